@@ -1,0 +1,25 @@
+"""tf.Example encoding shared by every MNIST source (IDX files and TFDS).
+
+Both ExampleGens must produce byte-identical records so that the schema,
+Transform and the serving signature do not care where the data came from.
+"""
+
+from typing import Iterator
+
+import numpy as np
+import tensorflow as tf
+
+IMAGE_KEY = "image"  # 784 int64 pixel values 0..255, row-major
+LABEL_KEY = "label"  # int64 0..9
+NUM_PIXELS = 28 * 28
+
+
+def encode_examples(images: np.ndarray, labels: np.ndarray) -> Iterator[bytes]:
+  """Yields serialized tf.Examples for uint8 images [N, 28, 28] (or [N, 784]) and labels [N]."""
+  flat = images.reshape(len(images), NUM_PIXELS).astype(np.int64)
+  for pixels, label in zip(flat, labels):
+    example = tf.train.Example(features=tf.train.Features(feature={
+        IMAGE_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=pixels)),
+        LABEL_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(label)])),
+    }))
+    yield example.SerializeToString()

@@ -1,0 +1,133 @@
+"""Trainer module for MNIST: the tutorial models and a TF Serving signature.
+
+`run_fn` is the TFX Trainer entry point. It reads Transform's materialized
+examples, trains the model named in `custom_config["recipe"]` and exports a
+SavedModel whose `serving_default` takes serialized raw tf.Examples
+(input `examples`) and returns `probabilities` [N, 10] and `classes` [N].
+"""
+
+import dataclasses
+import json
+import os
+from typing import Any, Dict, List
+
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras as keras
+from absl import logging
+from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
+from tfx_bsl.tfxio import dataset_options
+
+from models.mnist import features
+
+IMAGE_XF = features.transformed_name(features.IMAGE_KEY)
+LABEL_XF = features.transformed_name(features.LABEL_KEY)
+TRAIN_EXAMPLES = 55000
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingRecipe:
+  """How to train one model; travels to the Trainer as JSON in custom_config."""
+  model: str = "softmax"
+  epochs: int = 5
+  batch_size: int = 100
+  learning_rate: float = 0.003
+  train_steps: int = 0  # > 0 overrides epochs
+
+  def to_json(self) -> str:
+    return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+  @classmethod
+  def from_json(cls, text: str) -> "TrainingRecipe":
+    return cls(**json.loads(text))
+
+
+def _softmax() -> keras.Model:
+  """TF tutorial 'MNIST for ML beginners': y = softmax(Wx + b)."""
+  inputs = keras.Input(shape=(features.NUM_PIXELS,), name=IMAGE_XF)
+  logits = keras.layers.Dense(features.NUM_CLASSES, name="logits")(inputs)
+  return keras.Model(inputs, logits, name="softmax")
+
+
+MODEL_BUILDERS = {"softmax": _softmax}
+
+# Lower bound on test accuracy for the Evaluator to bless each model.
+ACCURACY_BOUNDS = {"softmax": 0.92}
+
+
+def build_model(recipe: TrainingRecipe) -> keras.Model:
+  """Builds and compiles the named model (logits out)."""
+  if recipe.model not in MODEL_BUILDERS:
+    raise ValueError(f"unknown model '{recipe.model}', expected one of {sorted(MODEL_BUILDERS)}")
+  model = MODEL_BUILDERS[recipe.model]()
+  model.compile(
+      optimizer=keras.optimizers.Adam(learning_rate=recipe.learning_rate),
+      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+  return model
+
+
+def input_fn(file_pattern: List[str], data_accessor: DataAccessor,
+             tf_transform_output: tft.TFTransformOutput, batch_size: int,
+             shuffle: bool) -> tf.data.Dataset:
+  """One epoch of (image_xf, label) batches, decoded once and cached in memory."""
+  dataset = data_accessor.tf_dataset_factory(
+      file_pattern,
+      dataset_options.TensorFlowDatasetOptions(
+          batch_size=1000, label_key=LABEL_XF, num_epochs=1, shuffle=False),
+      tf_transform_output.transformed_metadata.schema)
+  dataset = dataset.unbatch().cache()
+  if shuffle:
+    dataset = dataset.shuffle(TRAIN_EXAMPLES, seed=0, reshuffle_each_iteration=True)
+  return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+class _ServingModule(tf.Module):
+  """Holds the model and the Transform graph so both are saved together."""
+
+  def __init__(self, model: keras.Model, tf_transform_output: tft.TFTransformOutput):
+    super().__init__()
+    self.model = model
+    self.tft_layer = tf_transform_output.transform_features_layer()
+    feature_spec = tf_transform_output.raw_feature_spec()
+    feature_spec.pop(features.LABEL_KEY)
+    self._feature_spec = feature_spec
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+  def serve_examples(self, examples):
+    raw = tf.io.parse_example(examples, self._feature_spec)
+    transformed = self.tft_layer(raw)
+    logits = self.model({IMAGE_XF: transformed[IMAGE_XF]}, training=False)
+    probabilities = tf.nn.softmax(logits)
+    return {"probabilities": probabilities,
+            "classes": tf.argmax(probabilities, axis=1, output_type=tf.int64)}
+
+
+def export_serving_model(model: keras.Model, tf_transform_output: tft.TFTransformOutput,
+                         export_dir: str) -> None:
+  module = _ServingModule(model, tf_transform_output)
+  tf.saved_model.save(module, export_dir,
+                      signatures={"serving_default": module.serve_examples})
+
+
+def run_fn(fn_args: FnArgs) -> None:
+  """TFX Trainer entry point."""
+  recipe = TrainingRecipe.from_json((fn_args.custom_config or {}).get("recipe", "{}"))
+  logging.info("Training recipe: %s", recipe)
+  tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+  train = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
+                   recipe.batch_size, shuffle=True)
+  evaluation = input_fn(fn_args.eval_files, fn_args.data_accessor, tf_transform_output,
+                        1000, shuffle=False)
+  keras.utils.set_random_seed(0)
+  model = build_model(recipe)
+  fit_kwargs: Dict[str, Any] = {"epochs": recipe.epochs}
+  if recipe.train_steps > 0:
+    steps_per_epoch = -(-TRAIN_EXAMPLES // recipe.batch_size)
+    train = train.repeat()
+    fit_kwargs = {"epochs": -(-recipe.train_steps // steps_per_epoch),
+                  "steps_per_epoch": min(steps_per_epoch, recipe.train_steps)}
+  model.fit(train, validation_data=evaluation, verbose=2,
+            callbacks=[keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)],
+            **fit_kwargs)
+  export_serving_model(model, tf_transform_output, fn_args.serving_model_dir)

@@ -1,0 +1,32 @@
+# Two commands do all setup: `make run` and `make test` create .venv/ on first use.
+SHELL := /bin/bash
+# First Python 3.10 that really runs: on PATH (a pyenv shim may point elsewhere), then pyenv's.
+PYTHON ?= $(shell for p in python3.10 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10.*/bin/python 2>/dev/null); do \
+  "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+.PHONY: run test bench clean-home
+
+$(STAMP): setup.py constraints.txt
+	@if [ -z "$(PYTHON)" ] || ! "$(PYTHON)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
+	  echo "make: Python 3.10 not found (tried '$(PYTHON)'); set PYTHON=/path/to/python3.10" >&2; exit 2; fi
+	@echo "Creating $(VENV) with $(PYTHON) and installing the pinned stack (constraints.txt)..."
+	@test -x $(BIN)/python || "$(PYTHON)" -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check "uv==$$(sed -n 's/^uv==//p' constraints.txt)"
+	@$(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/mnist-tfx run --pipeline mnist --model softmax $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_bench.py $(ARGS)
+
+clean-home:
+	rm -rf tfx_home

@@ -1,0 +1,121 @@
+"""Runs a TFX pipeline with LocalDagRunner: quiet terminal, progress, timings.
+
+TF, absl, Beam and Keras write a lot; all of it (Python logging and the raw
+stdout/stderr file descriptors, where TF's C++ logs and the harmless
+`AtomicFunction.__del__` exit noise go) is sent to a log file. The terminal
+gets one line per component from a logging handler that watches
+LocalDagRunner's own "Component X is running/finished" records.
+"""
+
+import contextlib
+import dataclasses
+import logging
+import os
+import re
+import sys
+import time
+from typing import Dict, Iterator, List, Optional, TextIO
+
+_RUNNING = re.compile(r"^Component (\S+) is running\.$")
+_FINISHED = re.compile(r"^Component (\S+) is finished\.$")
+_CACHED = re.compile(r"^A cached execution \d+ is used\.$")
+
+
+@dataclasses.dataclass
+class ComponentTiming:
+  name: str
+  seconds: float = 0.0
+  cached: bool = False
+
+
+class ProgressHandler(logging.Handler):
+  """Turns LocalDagRunner's log records into progress lines and timings."""
+
+  def __init__(self, out: TextIO, total: int):
+    super().__init__(level=logging.INFO)
+    self._out = out
+    self._total = total
+    self._tty = out.isatty()
+    self._start: Dict[str, float] = {}
+    self._current: Optional[ComponentTiming] = None
+    self.timings: List[ComponentTiming] = []
+
+  def emit(self, record: logging.LogRecord) -> None:
+    try:
+      message = record.getMessage()
+    except Exception:  # pylint: disable=broad-except
+      return
+    if m := _RUNNING.match(message):
+      self._current = ComponentTiming(m.group(1))
+      self._start[m.group(1)] = time.monotonic()
+      if self._tty:  # a live line, overwritten when the component finishes
+        self._write(f"[{len(self.timings) + 1}/{self._total}] {m.group(1):<20} running...", end="")
+    elif _CACHED.match(message) and self._current:
+      self._current.cached = True
+    elif (m := _FINISHED.match(message)) and self._current and self._current.name == m.group(1):
+      self._current.seconds = time.monotonic() - self._start[m.group(1)]
+      self.timings.append(self._current)
+      status = "cached" if self._current.cached else "done"
+      prefix = "\r" if self._tty else ""
+      self._write(f"{prefix}[{len(self.timings)}/{self._total}] {m.group(1):<20} "
+                  f"{status:<6} {self._current.seconds:6.1f} s")
+      self._current = None
+
+  def _write(self, text: str, end: str = "\n") -> None:
+    self._out.write(text + end)
+    self._out.flush()
+
+
+@dataclasses.dataclass(frozen=True)
+class Terminal:
+  """The user's real stdout/stderr, still usable after fd 1/2 went to the log."""
+  out: TextIO
+  err: TextIO
+
+  @classmethod
+  def dup_current(cls) -> "Terminal":
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return cls(out=os.fdopen(os.dup(1), "w", buffering=1),
+               err=os.fdopen(os.dup(2), "w", buffering=1))
+
+
+@contextlib.contextmanager
+def quiet_logs(log_path: str) -> Iterator[None]:
+  """Sends all logging and fd 1/2 output to log_path (take a Terminal first).
+
+  On exit the logging handlers are restored but fd 1/2 stay on the log, so
+  TF's exit-time noise lands there too.
+  """
+  os.makedirs(os.path.dirname(log_path), exist_ok=True)
+  sys.stdout.flush()
+  sys.stderr.flush()
+  log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+  os.dup2(log_fd, 1)
+  os.dup2(log_fd, 2)
+  os.close(log_fd)
+  from absl import logging as absl_logging  # pylint: disable=import-outside-toplevel
+  absl_logging.set_verbosity(absl_logging.INFO)
+  root = logging.getLogger()
+  old_handlers, old_level = root.handlers[:], root.level
+  file_handler = logging.StreamHandler(sys.stderr)
+  file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+  root.handlers = [file_handler]
+  root.setLevel(logging.INFO)
+  try:
+    yield
+  finally:
+    root.handlers, root.level = old_handlers, old_level
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def run(pipeline, progress: ProgressHandler) -> List[ComponentTiming]:
+  """Runs the pipeline in-process and returns per-component timings."""
+  from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
+  logging.getLogger().addHandler(progress)
+  try:
+    tfx.orchestration.LocalDagRunner().run(pipeline)
+  finally:
+    logging.getLogger().removeHandler(progress)
+  return progress.timings

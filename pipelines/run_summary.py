@@ -1,0 +1,104 @@
+"""Reads what a finished run produced back out of ML Metadata.
+
+MLMD is the pipeline's record of truth (cached executions included), so the
+summary is built from it rather than from the runner's memory.
+"""
+
+import dataclasses
+import os
+from typing import Dict, List, Optional
+
+import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2
+from tensorflow_metadata.proto.v0 import anomalies_pb2
+
+_OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
+
+
+@dataclasses.dataclass
+class RunSummary:
+  pipeline: str
+  run_id: str
+  metrics: Dict[str, float] = dataclasses.field(default_factory=dict)
+  blessed: Optional[bool] = None
+  pushed_path: Optional[str] = None
+  anomalies: Dict[str, List[str]] = dataclasses.field(default_factory=dict)
+  model_uri: Optional[str] = None
+  component_seconds: Dict[str, float] = dataclasses.field(default_factory=dict)
+  cached_components: List[str] = dataclasses.field(default_factory=list)
+  total_seconds: float = 0.0
+
+
+def _custom(artifact: metadata_store_pb2.Artifact, key: str):
+  value = artifact.custom_properties.get(key)
+  if value is None:
+    return None
+  return value.WhichOneof("value") and getattr(value, value.WhichOneof("value"))
+
+
+def _overall_metrics(evaluation_uri: str) -> Dict[str, float]:
+  import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
+  metrics = {}
+  for slice_metrics in tfma.load_metrics(evaluation_uri):
+    if slice_metrics.slice_key.single_slice_keys:
+      continue
+    for kv in slice_metrics.metric_keys_and_values:
+      if kv.key.is_diff:
+        metrics[f"{kv.key.name}_diff"] = kv.value.double_value.value
+      else:
+        metrics[kv.key.name] = kv.value.double_value.value
+  return metrics
+
+
+def _anomalies(anomalies_uri: str) -> Dict[str, List[str]]:
+  found = {}
+  for entry in sorted(os.listdir(anomalies_uri)):
+    path = os.path.join(anomalies_uri, entry, "SchemaDiff.pb")
+    if not (entry.startswith("Split-") and os.path.isfile(path)):
+      continue
+    parsed = anomalies_pb2.Anomalies()
+    with open(path, "rb") as f:
+      parsed.ParseFromString(f.read())
+    problems = [f"{feature}: {info.short_description or info.description}"
+                for feature, info in sorted(parsed.anomaly_info.items())]
+    if problems:
+      found[entry[len("Split-"):]] = problems
+  return found
+
+
+def latest_run(metadata_path: str, pipeline_name: str) -> RunSummary:
+  """Summarises the newest run of `pipeline_name` in the SQLite MLMD at metadata_path."""
+  config = metadata_store_pb2.ConnectionConfig()
+  config.sqlite.filename_uri = metadata_path
+  config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+  store = mlmd.MetadataStore(config)
+  pipeline_ctx = store.get_context_by_type_and_name("pipeline", pipeline_name)
+  if pipeline_ctx is None:
+    raise ValueError(f"{metadata_path}: no run of pipeline '{pipeline_name}' recorded")
+  pipeline_execs = {e.id for e in store.get_executions_by_context(pipeline_ctx.id)}
+  runs = sorted(store.get_contexts_by_type("pipeline_run"),
+                key=lambda c: (c.create_time_since_epoch, c.id), reverse=True)
+  for run in runs:
+    executions = store.get_executions_by_context(run.id)
+    if any(e.id in pipeline_execs for e in executions):
+      break
+  else:
+    raise ValueError(f"{metadata_path}: no run of pipeline '{pipeline_name}' recorded")
+
+  summary = RunSummary(pipeline=pipeline_name, run_id=run.name)
+  events = store.get_events_by_execution_ids([e.id for e in executions])
+  output_ids = [ev.artifact_id for ev in events if ev.type in _OUTPUT_EVENTS]
+  types = {t.id: t.name for t in store.get_artifact_types()}
+  for artifact in store.get_artifacts_by_id(output_ids):
+    kind = types.get(artifact.type_id)
+    if kind == "ModelEvaluation":
+      summary.metrics = _overall_metrics(artifact.uri)
+    elif kind == "ModelBlessing":
+      summary.blessed = bool(_custom(artifact, "blessed"))
+    elif kind == "PushedModel" and _custom(artifact, "pushed"):
+      summary.pushed_path = _custom(artifact, "pushed_destination")
+    elif kind == "ExampleAnomalies":
+      summary.anomalies = _anomalies(artifact.uri)
+    elif kind == "Model":
+      summary.model_uri = artifact.uri
+  return summary

@@ -1,9 +1,7 @@
 """Tests for the IDX reader on real MNIST and on malformed copies of it."""
 
-import gzip
 import os
 import shutil
-import struct
 
 import numpy as np
 import pytest
@@ -12,22 +10,15 @@ from components.mnist_idx_example_gen import idx_reader
 from tests import fixtures
 
 
-def _write_idx(path, magic, dims, payload, compress=True):
-  data = struct.pack(">I", magic) + struct.pack(f">{len(dims)}I", *dims) + payload
-  opener = gzip.open if compress else open
-  with opener(path, "wb") as f:
-    f.write(data)
-
-
 def _write_small_mnist(dir_path, n_train=20, n_test=10, compress=True):
   rng = np.random.default_rng(0)
   suffix = ".gz" if compress else ""
   for prefix, n in (("train", n_train), ("t10k", n_test)):
     images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
     labels = rng.integers(0, 10, size=(n,), dtype=np.uint8)
-    _write_idx(os.path.join(dir_path, f"{prefix}-images-idx3-ubyte{suffix}"),
+    fixtures.write_idx(os.path.join(dir_path, f"{prefix}-images-idx3-ubyte{suffix}"),
                idx_reader.IMAGES_MAGIC, (n, 28, 28), images.tobytes(), compress)
-    _write_idx(os.path.join(dir_path, f"{prefix}-labels-idx1-ubyte{suffix}"),
+    fixtures.write_idx(os.path.join(dir_path, f"{prefix}-labels-idx1-ubyte{suffix}"),
                idx_reader.LABELS_MAGIC, (n,), labels.tobytes(), compress)
 
 
@@ -75,7 +66,7 @@ def test_wrong_magic_number(tmp_path):
   _write_small_mnist(str(tmp_path))
   path = tmp_path / "train-images-idx3-ubyte.gz"
   # A labels header where an images file should be.
-  _write_idx(str(path), idx_reader.LABELS_MAGIC, (20,), bytes(20))
+  fixtures.write_idx(str(path), idx_reader.LABELS_MAGIC, (20,), bytes(20))
   with pytest.raises(idx_reader.IdxFormatError) as e:
     idx_reader.validate_data_dir(str(tmp_path))
   assert str(e.value) == (f"{path}: wrong magic number 0x00000801, expected 0x00000803 "
@@ -85,7 +76,7 @@ def test_wrong_magic_number(tmp_path):
 def test_truncated_payload(tmp_path):
   _write_small_mnist(str(tmp_path))
   path = tmp_path / "train-images-idx3-ubyte.gz"
-  _write_idx(str(path), idx_reader.IMAGES_MAGIC, (20, 28, 28), bytes(20 * 784 - 100))
+  fixtures.write_idx(str(path), idx_reader.IMAGES_MAGIC, (20, 28, 28), bytes(20 * 784 - 100))
   with pytest.raises(idx_reader.IdxFormatError, match=r"truncated: header declares 20x28x28 = 15680 bytes of data, file has 15580"):
     idx_reader.validate_data_dir(str(tmp_path))
 
@@ -114,7 +105,7 @@ def test_trailing_bytes(tmp_path):
 def test_image_label_count_mismatch(tmp_path):
   _write_small_mnist(str(tmp_path))
   path = tmp_path / "train-labels-idx1-ubyte.gz"
-  _write_idx(str(path), idx_reader.LABELS_MAGIC, (19,), bytes(19))
+  fixtures.write_idx(str(path), idx_reader.LABELS_MAGIC, (19,), bytes(19))
   with pytest.raises(idx_reader.IdxFormatError, match=r"19 labels but .*train-images-idx3-ubyte.gz has 20 images"):
     idx_reader.validate_data_dir(str(tmp_path))
 
@@ -122,7 +113,7 @@ def test_image_label_count_mismatch(tmp_path):
 def test_label_out_of_range(tmp_path):
   _write_small_mnist(str(tmp_path))
   path = tmp_path / "t10k-labels-idx1-ubyte.gz"
-  _write_idx(str(path), idx_reader.LABELS_MAGIC, (10,), bytes([1] * 7 + [12, 0, 0]))
+  fixtures.write_idx(str(path), idx_reader.LABELS_MAGIC, (10,), bytes([1] * 7 + [12, 0, 0]))
   with pytest.raises(idx_reader.IdxFormatError, match="label 12 at record 7 is outside 0..9"):
     idx_reader.validate_data_dir(str(tmp_path))
 
@@ -130,7 +121,7 @@ def test_label_out_of_range(tmp_path):
 def test_wrong_image_size(tmp_path):
   _write_small_mnist(str(tmp_path))
   path = tmp_path / "t10k-images-idx3-ubyte.gz"
-  _write_idx(str(path), idx_reader.IMAGES_MAGIC, (10, 32, 32), bytes(10 * 32 * 32))
+  fixtures.write_idx(str(path), idx_reader.IMAGES_MAGIC, (10, 32, 32), bytes(10 * 32 * 32))
   with pytest.raises(idx_reader.IdxFormatError, match="images are 32x32, expected 28x28"):
     idx_reader.validate_data_dir(str(tmp_path))
 

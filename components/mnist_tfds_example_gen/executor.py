@@ -17,10 +17,10 @@ TFDS_NAME = "mnist"
 
 def _load_and_encode(split: str) -> Iterator[bytes]:
   import tensorflow_datasets as tfds  # heavy import, only where this source is used
-  data = tfds.as_numpy(tfds.load(TFDS_NAME, split=split, batch_size=-1, shuffle_files=False))
-  images = np.asarray(data["image"], dtype=np.uint8)
-  labels = np.asarray(data["label"])
-  yield from mnist_example_encoding.encode_examples(images, labels)
+  dataset = tfds.load(TFDS_NAME, split=split, shuffle_files=False).batch(2000)
+  for batch in tfds.as_numpy(dataset):
+    yield from mnist_example_encoding.encode_examples(
+        np.asarray(batch["image"], dtype=np.uint8), np.asarray(batch["label"]))
 
 
 @beam.ptransform_fn

@@ -1,0 +1,56 @@
+"""Shared pytest fixtures: small real-MNIST data and a real Transform output."""
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from tests import fixtures  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mnist_small():
+  """(train_images, train_labels, test_images, test_labels): 3,000 + 1,000 real records."""
+  if not os.path.isdir(fixtures.MNIST_DIR):
+    pytest.skip(f"real MNIST not found at {fixtures.MNIST_DIR}")
+  from components.mnist_idx_example_gen import idx_reader
+  train = idx_reader.read_pair(idx_reader.find_pair(fixtures.MNIST_DIR, "train"))
+  test = idx_reader.read_pair(idx_reader.find_pair(fixtures.MNIST_DIR, "t10k"))
+  return (train[0][:3000].reshape(-1, 784), train[1][:3000],
+          test[0][:1000].reshape(-1, 784), test[1][:1000])
+
+
+@pytest.fixture(scope="session")
+def mnist_transform(mnist_small, tmp_path_factory):
+  """Runs preprocessing_fn through tft_beam on the small train set with the curated schema.
+
+  Returns the TFTransformOutput, as Transform would hand it to the Trainer.
+  """
+  import tempfile
+
+  import apache_beam as beam
+
+  import tensorflow_data_validation as tfdv
+  import tensorflow_transform as tft
+  import tensorflow_transform.beam as tft_beam
+  from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
+
+  from models.mnist import preprocessing
+  from pipelines import configs
+
+  schema = tfdv.load_schema_text(os.path.join(configs.MnistConfig(None).schema_dir, "schema.pbtxt"))
+  metadata = dataset_metadata.DatasetMetadata(schema)
+  images, labels = mnist_small[0], mnist_small[1]
+  instances = [{"image": img.astype(np.int64), "label": np.array([lab], np.int64)}
+               for img, lab in zip(images, labels)]
+  out_dir = str(tmp_path_factory.mktemp("transform"))
+  with beam.Pipeline() as pipeline, tft_beam.Context(temp_dir=tempfile.mkdtemp()):
+    raw = pipeline | beam.Create(instances)
+    transform_fn = (raw, metadata) | tft_beam.AnalyzeDataset(preprocessing.preprocessing_fn)
+    _ = transform_fn | tft_beam.WriteTransformFn(out_dir)
+  # Transform also records the raw schema; the serving signature parses with it.
+  metadata_io.write_metadata(metadata, os.path.join(out_dir, tft.TFTransformOutput.RAW_METADATA_DIR))
+  return tft.TFTransformOutput(out_dir)

@@ -1,0 +1,45 @@
+"""The softmax model learns real MNIST, and its serving signature matches Keras."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components import mnist_example_encoding
+from models.mnist import model
+
+
+def test_recipe_round_trips_through_json():
+  recipe = model.TrainingRecipe(model="softmax", epochs=3, batch_size=50, learning_rate=0.01)
+  assert model.TrainingRecipe.from_json(recipe.to_json()) == recipe
+
+
+def test_unknown_model_is_rejected():
+  with pytest.raises(ValueError, match="unknown model 'lenet'"):
+    model.build_model(model.TrainingRecipe(model="lenet"))
+
+
+def test_softmax_is_784_to_10():
+  net = model.build_model(model.default_recipe("softmax"))
+  assert net.input_shape == (None, 784) and net.output_shape == (None, 10)
+  assert net.count_params() == 784 * 10 + 10
+
+
+def test_softmax_learns_and_exported_signature_agrees(mnist_small, mnist_transform, tmp_path):
+  train_x, train_y, test_x, test_y = mnist_small
+  tf_transform_output = mnist_transform
+  net = model.build_model(model.TrainingRecipe(model="softmax", learning_rate=0.01))
+  net.fit(train_x / 255.0, train_y, epochs=5, batch_size=100, verbose=0)
+  keras_probs = tf.nn.softmax(net.predict(test_x / 255.0, verbose=0)).numpy()
+  # 3,000 training images: a softmax regression reaches ~85-88 %.
+  assert (keras_probs.argmax(1) == test_y).mean() > 0.82
+
+  model.export_serving_model(net, tf_transform_output, str(tmp_path))
+  serving = tf.saved_model.load(str(tmp_path)).signatures["serving_default"]
+  examples = tf.constant(list(mnist_example_encoding.encode_examples(test_x, test_y)))
+  out = serving(examples=examples)
+  assert set(out) == {"probabilities", "classes"}
+  probs = out["probabilities"].numpy()
+  assert probs.shape == (1000, 10)
+  np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
+  np.testing.assert_allclose(probs, keras_probs, atol=1e-5)
+  np.testing.assert_array_equal(out["classes"].numpy(), probs.argmax(1))

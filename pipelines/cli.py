@@ -2,6 +2,7 @@
 
     mnist-tfx run --pipeline mnist --model softmax [--data-dir DIR] [--home DIR]
                   [--summary-json FILE]
+    mnist-tfx run --pipeline regression --model linear [--examples N] [--noise S] [--seed S]
 
 The terminal shows one line per component and a summary; everything TF,
 Beam and absl print goes to <home>/logs/<pipeline>-<time>.log. User errors
@@ -34,8 +35,8 @@ def _parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(prog="mnist-tfx", description=__doc__.splitlines()[0])
   sub = parser.add_subparsers(dest="command", required=True)
   run = sub.add_parser("run", help="run a pipeline with LocalDagRunner and Beam DirectRunner")
-  run.add_argument("--pipeline", choices=["mnist"], default="mnist")
-  run.add_argument("--model", default="softmax", help="trainer model (mnist: softmax)")
+  run.add_argument("--pipeline", choices=["mnist", "regression"], default="mnist")
+  run.add_argument("--model", help="trainer model (mnist: softmax; regression: linear)")
   run.add_argument("--data-dir", help="directory with the four MNIST IDX files "
                    "(default: ../shared/data/mnist if present, else tensorflow-datasets)")
   run.add_argument("--home", default="tfx_home",
@@ -45,12 +46,58 @@ def _parser() -> argparse.ArgumentParser:
   run.add_argument("--summary-json", help="write metrics, blessing, pushed path and "
                    "per-component seconds to this file")
   run.add_argument("--no-cache", action="store_true", help="rerun every component")
+  regression = run.add_argument_group("regression pipeline (y = 2x + 1)")
+  regression.add_argument("--examples", type=int, default=1000, help="examples to generate")
+  regression.add_argument("--noise", type=float, default=0.0, help="Gaussian noise σ on y")
+  regression.add_argument("--seed", type=int, default=0, help="generator seed")
   return parser
 
 
 def _check_positive(name: str, value: Optional[int]) -> None:
   if value is not None and value <= 0:
     raise UserError(f"--{name} must be a positive integer, got {value}")
+
+
+def _with_overrides(recipe, args):
+  """Applies --epochs / --train-steps to a recipe dataclass."""
+  overrides = {}
+  if args.epochs is not None:
+    overrides["epochs"] = args.epochs
+  if args.train_steps is not None:
+    overrides["train_steps"] = args.train_steps
+  return dataclasses.replace(recipe, **overrides)
+
+
+def _build_regression(args, config):
+  from components.regression_example_gen.executor import GeneratorConfig  # pylint: disable=import-outside-toplevel
+  from models.regression import model as regression_model  # pylint: disable=import-outside-toplevel
+  from pipelines import regression_pipeline  # pylint: disable=import-outside-toplevel
+
+  args.model = args.model or "linear"
+  if args.model not in regression_model.MODEL_NAMES:
+    raise UserError(f"--model {args.model}: unknown regression model, expected one of "
+                    f"{', '.join(regression_model.MODEL_NAMES)}")
+  try:
+    generator = GeneratorConfig(num_examples=args.examples, noise_stddev=args.noise, seed=args.seed)
+  except ValueError as e:
+    raise UserError(f"regression data: {e}") from None
+  recipe = _with_overrides(regression_model.TrainingRecipe(model=args.model), args)
+  return (regression_pipeline.create_pipeline(config, generator, recipe),
+          f"{generator.num_examples} examples of y = 2x + 1, noise σ {generator.noise_stddev}, "
+          f"seed {generator.seed}, model {recipe.model}, {recipe.describe()}")
+
+
+def _regression_checks(summary) -> None:
+  """The tutorial's check on the pushed model: w, b and extrapolation to x in [1, 2]."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  xs = [0.0, 0.5, 1.0, 1.5, 2.0]
+  predict = tf.saved_model.load(summary.pushed_path).signatures["predict_x"]
+  ys = predict(x=tf.constant(xs, tf.float32))["predictions"].numpy().tolist()
+  summary.details = {
+      "w": ys[2] - ys[0], "b": ys[0],
+      "predictions": {str(x): y for x, y in zip(xs, ys)},
+      "max_abs_error_vs_2x_plus_1": max(abs(y - (2 * x + 1)) for x, y in zip(xs, ys)),
+  }
 
 
 def _build_mnist(args, config):
@@ -67,19 +114,18 @@ def _build_mnist(args, config):
       raise UserError(str(e)) from None
   from models.mnist import model as mnist_model  # pylint: disable=import-outside-toplevel
   from pipelines import mnist_pipeline  # pylint: disable=import-outside-toplevel
+  args.model = args.model or "softmax"
   if args.model not in mnist_model.MODEL_BUILDERS:
     raise UserError(f"--model {args.model}: unknown MNIST model, expected one of "
                     f"{', '.join(sorted(mnist_model.MODEL_BUILDERS))}")
-  recipe = mnist_model.default_recipe(args.model)
-  overrides = {}
-  if args.epochs is not None:
-    overrides["epochs"] = args.epochs
-  if args.train_steps is not None:
-    overrides["train_steps"] = args.train_steps
-  recipe = dataclasses.replace(recipe, **overrides)
+  recipe = _with_overrides(mnist_model.default_recipe(args.model), args)
   source = data_dir or "tensorflow-datasets (mnist)"
   return (mnist_pipeline.create_pipeline(config, configs.MnistConfig(data_dir=data_dir), recipe),
           f"data {source}, model {recipe.model}, {recipe.describe()}")
+
+
+BUILDERS = {"mnist": _build_mnist, "regression": _build_regression}
+CHECKS = {"regression": _regression_checks}
 
 
 def run_command(args, terminal) -> int:
@@ -93,7 +139,7 @@ def run_command(args, terminal) -> int:
   log_path = os.path.join(config.log_dir, f"{args.pipeline}-{stamp}.log")
   started = time.monotonic()
   with local_runner.quiet_logs(log_path):
-    pipeline, description = _build_mnist(args, config)
+    pipeline, description = BUILDERS[args.pipeline](args, config)
     terminal.out.write(f"{args.pipeline} pipeline: {description}\n"
                        f"home {os.path.abspath(args.home)}; log {log_path}\n")
     progress = local_runner.ProgressHandler(terminal.out, total=len(pipeline.components))
@@ -105,6 +151,8 @@ def run_command(args, terminal) -> int:
       raise RuntimeError(f"pipeline failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
                          f" (full trace in {log_path})") from None
     summary = run_summary.latest_run(config.metadata_path, config.pipeline_name)
+    if summary.pushed_path and args.pipeline in CHECKS:
+      CHECKS[args.pipeline](summary)
   summary.component_seconds = {t.name: round(t.seconds, 2) for t in timings}
   summary.cached_components = [t.name for t in timings if t.cached]
   summary.total_seconds = round(time.monotonic() - started, 2)
@@ -123,6 +171,8 @@ def _print_summary(summary, out) -> None:
   for split, problems in summary.anomalies.items():
     for problem in problems:
       out.write(f"  ANOMALY in {split}: {problem}\n")
+  for key, value in summary.details.items():
+    out.write(f"  {key:<30} {value}\n")
   if summary.blessed:
     out.write(f"  blessed: yes; pushed to {summary.pushed_path}\n")
   else:

@@ -1,4 +1,6 @@
-"""Builds the MNIST TFX graph: ingest → validate → transform → train → evaluate → push."""
+"""The MNIST pipeline: IDX (or TFDS) ingest, pixels/255, a tutorial model, accuracy gate."""
+
+import os
 
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
@@ -7,7 +9,7 @@ from components.mnist_idx_example_gen.component import MnistIdxExampleGen
 from components.mnist_tfds_example_gen.component import MnistTfdsExampleGen
 from models.mnist import features
 from models.mnist import model as mnist_model
-from pipelines import configs
+from pipelines import configs, pipeline
 
 
 def eval_config(model_name: str) -> tfma.EvalConfig:
@@ -28,43 +30,11 @@ def eval_config(model_name: str) -> tfma.EvalConfig:
 
 def create_pipeline(config: configs.PipelineConfig, mnist: configs.MnistConfig,
                     recipe: mnist_model.TrainingRecipe) -> tfx.dsl.Pipeline:
-  if mnist.data_dir:
-    example_gen = MnistIdxExampleGen(data_dir=mnist.data_dir)
-  else:
-    example_gen = MnistTfdsExampleGen()
-  statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-  schema_gen = tfx.components.ImportSchemaGen(schema_file=f"{mnist.schema_dir}/schema.pbtxt")
-  example_validator = tfx.components.ExampleValidator(
-      statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
-  transform = tfx.components.Transform(
-      examples=example_gen.outputs["examples"],
-      schema=schema_gen.outputs["schema"],
+  example_gen = (MnistIdxExampleGen(data_dir=mnist.data_dir) if mnist.data_dir
+                 else MnistTfdsExampleGen())
+  return pipeline.create_pipeline(config, example_gen, pipeline.ModelSpec(
+      schema_file=os.path.join(mnist.schema_dir, "schema.pbtxt"),
       preprocessing_fn="models.mnist.preprocessing.preprocessing_fn",
-      splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=["train", "eval"]))
-  trainer = tfx.components.Trainer(
       run_fn="models.mnist.model.run_fn",
-      examples=transform.outputs["transformed_examples"],
-      transform_graph=transform.outputs["transform_graph"],
-      schema=schema_gen.outputs["schema"],
-      train_args=tfx.proto.TrainArgs(splits=["train"]),
-      eval_args=tfx.proto.EvalArgs(splits=["eval"]),
-      custom_config={"recipe": recipe.to_json()})
-  evaluator = tfx.components.Evaluator(
-      examples=example_gen.outputs["examples"],
-      model=trainer.outputs["model"],
-      example_splits=["test"],
-      eval_config=eval_config(recipe.model))
-  pusher = tfx.components.Pusher(
-      model=trainer.outputs["model"],
-      model_blessing=evaluator.outputs["blessing"],
-      push_destination=tfx.proto.PushDestination(
-          filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)))
-  return tfx.dsl.Pipeline(
-      pipeline_name=config.pipeline_name,
-      pipeline_root=config.pipeline_root,
-      components=[example_gen, statistics_gen, schema_gen, example_validator, transform,
-                  trainer, evaluator, pusher],
-      enable_cache=config.enable_cache,
-      metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-          config.metadata_path),
-      beam_pipeline_args=config.beam_pipeline_args)
+      custom_config={"recipe": recipe.to_json()},
+      eval_config=eval_config(recipe.model)))

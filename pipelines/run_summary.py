@@ -6,7 +6,7 @@ summary is built from it rather than from the runner's memory.
 
 import dataclasses
 import os
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
@@ -27,6 +27,7 @@ class RunSummary:
   component_seconds: Dict[str, float] = dataclasses.field(default_factory=dict)
   cached_components: List[str] = dataclasses.field(default_factory=list)
   total_seconds: float = 0.0
+  details: Dict[str, Any] = dataclasses.field(default_factory=dict)  # pipeline-specific checks
 
 
 def _custom(artifact: metadata_store_pb2.Artifact, key: str):

@@ -1,0 +1,72 @@
+"""The regression generator: determinism, distribution, split sizes, and its TFX output."""
+
+import os
+
+import numpy as np
+import pytest
+from tfx.types import standard_artifacts
+
+from components.regression_example_gen import executor
+from components.regression_example_gen.executor import GeneratorConfig
+from tests import fixtures
+
+
+def _xy(records):
+  return (np.array([r.features.feature["x"].float_list.value[0] for r in records]),
+          np.array([r.features.feature["y"].float_list.value[0] for r in records]))
+
+
+def _run(tmp_path, config):
+  examples = standard_artifacts.Examples()
+  examples.uri = str(tmp_path)
+  executor.Executor().Do({}, {"examples": [examples]}, {"generator_config": config.to_json()})
+  return examples, {
+      name: _xy(fixtures.read_examples(os.path.join(tmp_path, f"Split-{name}", "*.gz")))
+      for name, _, _ in config.split_ranges()}
+
+
+def test_split_sizes_follow_the_fractions():
+  config = GeneratorConfig(num_examples=2501, split_fractions=(("train", 0.6), ("eval", 0.2), ("test", 0.2)))
+  assert config.split_ranges() == [("train", 0, 1501), ("eval", 1501, 2001), ("test", 2001, 2501)]
+
+
+def test_noise_free_data_lies_on_the_line_with_uniform_x():
+  x, y = executor.generate_chunk(GeneratorConfig(seed=3), chunk=0)
+  np.testing.assert_allclose(y, 2 * x + 1, rtol=0, atol=1e-6)
+  assert x.min() >= 0 and x.max() < 1
+  # U(0,1): mean 1/2, variance 1/12, each decile about a tenth.
+  assert abs(x.mean() - 0.5) < 0.03 and abs(x.var() - 1 / 12) < 0.01
+  assert np.all(np.abs(np.histogram(x, bins=10, range=(0, 1))[0] - 100) < 40)
+
+
+def test_noise_has_the_requested_stddev():
+  x, y = executor.generate_chunk(GeneratorConfig(noise_stddev=0.5, seed=1), chunk=2)
+  residual = y - (2 * x + 1)
+  assert abs(residual.std() - 0.5) < 0.05 and abs(residual.mean()) < 0.05
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(num_examples=2), "num_examples must be at least 3"),
+    (dict(noise_stddev=-1.0), "noise_stddev must be >= 0"),
+    (dict(split_fractions=(("train", 0.9), ("test", 0.2))), "sum to 1"),
+])
+def test_bad_configs_are_rejected(bad, message):
+  with pytest.raises(ValueError, match=message):
+    GeneratorConfig(**bad)
+
+
+def test_executor_is_deterministic_per_seed_and_writes_every_split(tmp_path):
+  config = GeneratorConfig(num_examples=2500, seed=7)
+  artifact, first = _run(tmp_path / "a", config)
+  _, again = _run(tmp_path / "b", config)
+  _, other = _run(tmp_path / "c", GeneratorConfig(num_examples=2500, seed=8))
+  assert artifact.split_names == '["train", "eval", "test"]'
+  assert {k: len(v[0]) for k, v in first.items()} == {"train": 2000, "eval": 250, "test": 250}
+  for split in first:
+    # Beam may reorder records within a split: compare sorted.
+    np.testing.assert_array_equal(np.sort(first[split][0]), np.sort(again[split][0]))
+    assert not np.array_equal(np.sort(first[split][0]), np.sort(other[split][0]))
+    x, y = first[split]
+    np.testing.assert_allclose(y, 2 * x + 1, atol=1e-6)
+  # Splits do not overlap: 2,500 distinct x values.
+  assert len(np.unique(np.concatenate([v[0] for v in first.values()]))) == 2500

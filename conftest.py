@@ -25,32 +25,13 @@ def mnist_small():
 
 @pytest.fixture(scope="session")
 def mnist_transform(mnist_small, tmp_path_factory):
-  """Runs preprocessing_fn through tft_beam on the small train set with the curated schema.
-
-  Returns the TFTransformOutput, as Transform would hand it to the Trainer.
-  """
-  import tempfile
-
-  import apache_beam as beam
-
-  import tensorflow_data_validation as tfdv
-  import tensorflow_transform as tft
-  import tensorflow_transform.beam as tft_beam
-  from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
-
+  """preprocessing_fn analyzed by tft_beam on the small train set, as Transform would."""
   from models.mnist import preprocessing
   from pipelines import configs
 
-  schema = tfdv.load_schema_text(os.path.join(configs.MnistConfig(None).schema_dir, "schema.pbtxt"))
-  metadata = dataset_metadata.DatasetMetadata(schema)
   images, labels = mnist_small[0], mnist_small[1]
   instances = [{"image": img.astype(np.int64), "label": np.array([lab], np.int64)}
                for img, lab in zip(images, labels)]
-  out_dir = str(tmp_path_factory.mktemp("transform"))
-  with beam.Pipeline() as pipeline, tft_beam.Context(temp_dir=tempfile.mkdtemp()):
-    raw = pipeline | beam.Create(instances)
-    transform_fn = (raw, metadata) | tft_beam.AnalyzeDataset(preprocessing.preprocessing_fn)
-    _ = transform_fn | tft_beam.WriteTransformFn(out_dir)
-  # Transform also records the raw schema; the serving signature parses with it.
-  metadata_io.write_metadata(metadata, os.path.join(out_dir, tft.TFTransformOutput.RAW_METADATA_DIR))
-  return tft.TFTransformOutput(out_dir)
+  return fixtures.analyze_transform(
+      preprocessing.preprocessing_fn, os.path.join(configs.MnistConfig(None).schema_dir, "schema.pbtxt"),
+      instances, str(tmp_path_factory.mktemp("mnist_transform")))

@@ -91,12 +91,14 @@ def _regression_checks(summary) -> None:
   """The tutorial's check on the pushed model: w, b and extrapolation to x in [1, 2]."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   xs = [0.0, 0.5, 1.0, 1.5, 2.0]
-  predict = tf.saved_model.load(summary.pushed_path).signatures["predict_x"]
+  # The trained model, pushed or not, so an unblessed run still reports what it learned.
+  model_dir = os.path.join(summary.model_uri, "Format-Serving")
+  predict = tf.saved_model.load(model_dir).signatures["predict_x"]
   ys = predict(x=tf.constant(xs, tf.float32))["predictions"].numpy().tolist()
   summary.details = {
-      "w": ys[2] - ys[0], "b": ys[0],
-      "predictions": {str(x): y for x, y in zip(xs, ys)},
-      "max_abs_error_vs_2x_plus_1": max(abs(y - (2 * x + 1)) for x, y in zip(xs, ys)),
+      "w": round(ys[2] - ys[0], 6), "b": round(ys[0], 6),
+      "predictions": {str(x): round(y, 6) for x, y in zip(xs, ys)},
+      "max_abs_error_vs_2x_plus_1": round(max(abs(y - (2 * x + 1)) for x, y in zip(xs, ys)), 6),
   }
 
 
@@ -151,7 +153,7 @@ def run_command(args, terminal) -> int:
       raise RuntimeError(f"pipeline failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
                          f" (full trace in {log_path})") from None
     summary = run_summary.latest_run(config.metadata_path, config.pipeline_name)
-    if summary.pushed_path and args.pipeline in CHECKS:
+    if summary.model_uri and args.pipeline in CHECKS:
       CHECKS[args.pipeline](summary)
   summary.component_seconds = {t.name: round(t.seconds, 2) for t in timings}
   summary.cached_components = [t.name for t in timings if t.cached]
@@ -173,6 +175,8 @@ def _print_summary(summary, out) -> None:
       out.write(f"  ANOMALY in {split}: {problem}\n")
   for key, value in summary.details.items():
     out.write(f"  {key:<30} {value}\n")
+  for failure in summary.failed_thresholds:
+    out.write(f"  FAILED threshold: {failure}\n")
   if summary.blessed:
     out.write(f"  blessed: yes; pushed to {summary.pushed_path}\n")
   else:

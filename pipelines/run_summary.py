@@ -27,6 +27,7 @@ class RunSummary:
   component_seconds: Dict[str, float] = dataclasses.field(default_factory=dict)
   cached_components: List[str] = dataclasses.field(default_factory=list)
   total_seconds: float = 0.0
+  failed_thresholds: List[str] = dataclasses.field(default_factory=list)
   details: Dict[str, Any] = dataclasses.field(default_factory=dict)  # pipeline-specific checks
 
 
@@ -51,6 +52,24 @@ def _overall_metrics(evaluation_uri: str) -> Dict[str, float]:
   return metrics
 
 
+def _failed_thresholds(evaluation_uri: str) -> List[str]:
+  """Human-readable failures from TFMA's validation result, e.g. 'within_tolerance 0.01 < 0.99'."""
+  import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
+  result = tfma.load_validation_result(evaluation_uri)
+  failures = []
+  for per_slice in result.metric_validations_per_slice:
+    for failure in per_slice.failures:
+      bound = failure.metric_threshold.value_threshold
+      value = failure.metric_value.double_value.value
+      if bound.HasField("lower_bound") and value < bound.lower_bound.value:
+        failures.append(f"{failure.metric_key.name} {value:.4g} < lower bound {bound.lower_bound.value:g}")
+      elif bound.HasField("upper_bound") and value > bound.upper_bound.value:
+        failures.append(f"{failure.metric_key.name} {value:.4g} > upper bound {bound.upper_bound.value:g}")
+      else:
+        failures.append(f"{failure.metric_key.name}: {failure.message or 'threshold not met'}")
+  return failures
+
+
 def _anomalies(anomalies_uri: str) -> Dict[str, List[str]]:
   found = {}
   for entry in sorted(os.listdir(anomalies_uri)):
@@ -60,7 +79,7 @@ def _anomalies(anomalies_uri: str) -> Dict[str, List[str]]:
     parsed = anomalies_pb2.Anomalies()
     with open(path, "rb") as f:
       parsed.ParseFromString(f.read())
-    problems = [f"{feature}: {info.short_description or info.description}"
+    problems = [f"{feature}: " + "; ".join(r.description for r in info.reason)
                 for feature, info in sorted(parsed.anomaly_info.items())]
     if problems:
       found[entry[len("Split-"):]] = problems
@@ -94,6 +113,7 @@ def latest_run(metadata_path: str, pipeline_name: str) -> RunSummary:
     kind = types.get(artifact.type_id)
     if kind == "ModelEvaluation":
       summary.metrics = _overall_metrics(artifact.uri)
+      summary.failed_thresholds = _failed_thresholds(artifact.uri)
     elif kind == "ModelBlessing":
       summary.blessed = bool(_custom(artifact, "blessed"))
     elif kind == "PushedModel" and _custom(artifact, "pushed"):

@@ -85,3 +85,15 @@ def test_unknown_model_and_bad_epochs(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 2 and expected in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_bad_regression_flags(tmp_path):
+  cli = [sys.executable, "-m", "pipelines.cli", "run", "--pipeline", "regression", "--home", str(tmp_path)]
+  for extra, expected in (
+      (["--examples", "2"], "regression data: num_examples must be at least 3, got 2"),
+      (["--noise", "-0.1"], "regression data: noise_stddev must be >= 0, got -0.1"),
+      (["--model", "softmax"], "--model softmax: unknown regression model, expected one of linear")):
+    proc = subprocess.run(cli + extra, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == f"mnist-tfx: error: {expected}"
+  assert not os.path.exists(tmp_path / "metadata.db")

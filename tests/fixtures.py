@@ -42,3 +42,26 @@ def read_examples(pattern: str):
     for record in tf.data.TFRecordDataset(path, compression_type="GZIP").as_numpy_iterator():
       out.append(tf.train.Example.FromString(record))
   return out
+
+
+def analyze_transform(preprocessing_fn, schema_path: str, instances, out_dir: str):
+  """Runs tft_beam analysis over instance dicts and writes what Transform writes.
+
+  Returns a TFTransformOutput, as the Trainer receives it.
+  """
+  import tempfile  # pylint: disable=import-outside-toplevel
+
+  import apache_beam as beam  # pylint: disable=import-outside-toplevel
+  import tensorflow_data_validation as tfdv  # pylint: disable=import-outside-toplevel
+  import tensorflow_transform as tft  # pylint: disable=import-outside-toplevel
+  import tensorflow_transform.beam as tft_beam  # pylint: disable=import-outside-toplevel
+  from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io  # pylint: disable=import-outside-toplevel
+
+  metadata = dataset_metadata.DatasetMetadata(tfdv.load_schema_text(schema_path))
+  with beam.Pipeline() as pipeline, tft_beam.Context(temp_dir=tempfile.mkdtemp()):
+    raw = pipeline | beam.Create(instances)
+    transform_fn = (raw, metadata) | tft_beam.AnalyzeDataset(preprocessing_fn)
+    _ = transform_fn | tft_beam.WriteTransformFn(out_dir)
+  # Transform also records the raw schema; the serving signature parses with it.
+  metadata_io.write_metadata(metadata, os.path.join(out_dir, tft.TFTransformOutput.RAW_METADATA_DIR))
+  return tft.TFTransformOutput(out_dir)

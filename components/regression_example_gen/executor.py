@@ -72,7 +72,7 @@ def generate_chunk(config: GeneratorConfig, chunk: int) -> Tuple[np.ndarray, np.
   return x, (np.float32(TRUE_W) * x + np.float32(TRUE_B) + noise).astype(np.float32)
 
 
-def _encode_range(bounds: Tuple[int, int], config: GeneratorConfig) -> Iterator[bytes]:
+def encode_range(bounds: Tuple[int, int], config: GeneratorConfig) -> Iterator[bytes]:
   start, stop = bounds
   for chunk in range(start // CHUNK, (stop - 1) // CHUNK + 1):
     x, y = generate_chunk(config, chunk)
@@ -99,7 +99,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         bounds = [(i, min(i + CHUNK, stop)) for i in range(start, stop, CHUNK)]
         _ = (pipeline
              | f"Ranges[{name}]" >> beam.Create(bounds)
-             | f"Generate[{name}]" >> beam.FlatMap(_encode_range, config)
+             | f"Generate[{name}]" >> beam.FlatMap(encode_range, config)
              | f"WriteSplit[{name}]" >> write_split.WriteSplit(
                  artifact_utils.get_split_uri([examples], name),
                  example_gen_pb2.FORMAT_TFRECORDS_GZIP, exec_properties))

@@ -69,18 +69,17 @@ def _with_overrides(recipe, args):
 
 
 def _build_regression(args, config):
-  from components.regression_example_gen.executor import GeneratorConfig  # pylint: disable=import-outside-toplevel
+  from components.regression_example_gen.generator import GeneratorConfig  # pylint: disable=import-outside-toplevel
+  try:  # numpy only: a bad value fails before TF loads
+    generator = GeneratorConfig(num_examples=args.examples, noise_stddev=args.noise, seed=args.seed)
+  except ValueError as e:
+    raise UserError(f"regression data: {e}") from None
   from models.regression import model as regression_model  # pylint: disable=import-outside-toplevel
   from pipelines import regression_pipeline  # pylint: disable=import-outside-toplevel
-
   args.model = args.model or "linear"
   if args.model not in regression_model.MODEL_NAMES:
     raise UserError(f"--model {args.model}: unknown regression model, expected one of "
                     f"{', '.join(regression_model.MODEL_NAMES)}")
-  try:
-    generator = GeneratorConfig(num_examples=args.examples, noise_stddev=args.noise, seed=args.seed)
-  except ValueError as e:
-    raise UserError(f"regression data: {e}") from None
   recipe = _with_overrides(regression_model.TrainingRecipe(model=args.model), args)
   return (regression_pipeline.create_pipeline(config, generator, recipe),
           f"{generator.num_examples} examples of y = 2x + 1, noise σ {generator.noise_stddev}, "

@@ -6,7 +6,7 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
 from components.regression_example_gen.component import RegressionExampleGen
-from components.regression_example_gen.executor import GeneratorConfig
+from components.regression_example_gen.generator import GeneratorConfig
 from models.regression import features
 from models.regression import metrics as regression_metrics
 from models.regression import model as regression_model

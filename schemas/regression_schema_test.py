@@ -5,7 +5,8 @@ import os
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
-from components.regression_example_gen.executor import GeneratorConfig, encode_range
+from components.regression_example_gen.executor import encode_range
+from components.regression_example_gen.generator import GeneratorConfig
 from pipelines import configs
 
 SCHEMA = os.path.join(configs.SCHEMAS_DIR, "regression", "schema.pbtxt")

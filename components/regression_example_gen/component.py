@@ -5,7 +5,7 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.regression_example_gen import executor
+from components.regression_example_gen import executor, generator
 
 
 class RegressionExampleGenSpec(ComponentSpec):
@@ -24,7 +24,7 @@ class RegressionExampleGen(base_beam_component.BaseBeamComponent):
   SPEC_CLASS = RegressionExampleGenSpec
   EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
-  def __init__(self, config: executor.GeneratorConfig):
+  def __init__(self, config: generator.GeneratorConfig):
     super().__init__(spec=RegressionExampleGenSpec(
         generator_config=config.to_json(),
         examples=types.Channel(type=standard_artifacts.Examples)))

@@ -7,7 +7,8 @@ import pytest
 from tfx.types import standard_artifacts
 
 from components.regression_example_gen import executor
-from components.regression_example_gen.executor import GeneratorConfig
+from components.regression_example_gen import generator
+from components.regression_example_gen.generator import GeneratorConfig
 from tests import fixtures
 
 
@@ -31,7 +32,7 @@ def test_split_sizes_follow_the_fractions():
 
 
 def test_noise_free_data_lies_on_the_line_with_uniform_x():
-  x, y = executor.generate_chunk(GeneratorConfig(seed=3), chunk=0)
+  x, y = generator.generate_chunk(GeneratorConfig(seed=3), chunk=0)
   np.testing.assert_allclose(y, 2 * x + 1, rtol=0, atol=1e-6)
   assert x.min() >= 0 and x.max() < 1
   # U(0,1): mean 1/2, variance 1/12, each decile about a tenth.
@@ -40,7 +41,7 @@ def test_noise_free_data_lies_on_the_line_with_uniform_x():
 
 
 def test_noise_has_the_requested_stddev():
-  x, y = executor.generate_chunk(GeneratorConfig(noise_stddev=0.5, seed=1), chunk=2)
+  x, y = generator.generate_chunk(GeneratorConfig(noise_stddev=0.5, seed=1), chunk=2)
   residual = y - (2 * x + 1)
   assert abs(residual.std() - 0.5) < 0.05 and abs(residual.mean()) < 0.05
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.regression_example_gen.executor import GeneratorConfig, generate_chunk
+from components.regression_example_gen.generator import GeneratorConfig, generate_chunk
 from models.regression import metrics, model, preprocessing
 from pipelines import configs
 from tests import fixtures

@@ -36,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
   sub = parser.add_subparsers(dest="command", required=True)
   run = sub.add_parser("run", help="run a pipeline with LocalDagRunner and Beam DirectRunner")
   run.add_argument("--pipeline", choices=["mnist", "regression"], default="mnist")
-  run.add_argument("--model", help="trainer model (mnist: softmax; regression: linear)")
+  run.add_argument("--model", help="trainer model (mnist: softmax [default], mlp, cnn; "
+                   "regression: linear)")
   run.add_argument("--data-dir", help="directory with the four MNIST IDX files "
                    "(default: ../shared/data/mnist if present, else tensorflow-datasets)")
   run.add_argument("--home", default="tfx_home",
@@ -76,7 +77,6 @@ def _build_regression(args, config):
     raise UserError(f"regression data: {e}") from None
   from models.regression import model as regression_model  # pylint: disable=import-outside-toplevel
   from pipelines import regression_pipeline  # pylint: disable=import-outside-toplevel
-  args.model = args.model or "linear"
   if args.model not in regression_model.MODEL_NAMES:
     raise UserError(f"--model {args.model}: unknown regression model, expected one of "
                     f"{', '.join(regression_model.MODEL_NAMES)}")
@@ -115,7 +115,6 @@ def _build_mnist(args, config):
       raise UserError(str(e)) from None
   from models.mnist import model as mnist_model  # pylint: disable=import-outside-toplevel
   from pipelines import mnist_pipeline  # pylint: disable=import-outside-toplevel
-  args.model = args.model or "softmax"
   if args.model not in mnist_model.MODEL_BUILDERS:
     raise UserError(f"--model {args.model}: unknown MNIST model, expected one of "
                     f"{', '.join(sorted(mnist_model.MODEL_BUILDERS))}")
@@ -126,6 +125,7 @@ def _build_mnist(args, config):
 
 
 BUILDERS = {"mnist": _build_mnist, "regression": _build_regression}
+DEFAULT_MODELS = {"mnist": "softmax", "regression": "linear"}
 CHECKS = {"regression": _regression_checks}
 
 
@@ -134,14 +134,18 @@ def run_command(args, terminal) -> int:
 
   _check_positive("epochs", args.epochs)
   _check_positive("train-steps", args.train_steps)
-  config = configs.PipelineConfig(pipeline_name=args.pipeline, home=args.home,
+  args.model = args.model or DEFAULT_MODELS[args.pipeline]
+  # One TFX pipeline per model, so the Evaluator's baseline (the latest blessed model of the
+  # pipeline) is always of the same model; all push to the one TF Serving model name.
+  config = configs.PipelineConfig(pipeline_name=f"{args.pipeline}_{args.model}",
+                                  serving_name=args.pipeline, home=args.home,
                                   enable_cache=not args.no_cache)
   stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-  log_path = os.path.join(config.log_dir, f"{args.pipeline}-{stamp}.log")
+  log_path = os.path.join(config.log_dir, f"{config.pipeline_name}-{stamp}.log")
   started = time.monotonic()
   with local_runner.quiet_logs(log_path):
     pipeline, description = BUILDERS[args.pipeline](args, config)
-    terminal.out.write(f"{args.pipeline} pipeline: {description}\n"
+    terminal.out.write(f"{config.pipeline_name} pipeline: {description}\n"
                        f"home {os.path.abspath(args.home)}; log {log_path}\n")
     progress = local_runner.ProgressHandler(terminal.out, total=len(pipeline.components))
     try:

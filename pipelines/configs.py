@@ -22,6 +22,7 @@ def default_data_dir() -> Optional[str]:
 class PipelineConfig:
   """Where a pipeline reads and writes, and how it runs."""
   pipeline_name: str
+  serving_name: str  # <home>/serving/<serving_name>/<version>/, the TF Serving model name
   home: str = "tfx_home"
   enable_cache: bool = True
   beam_pipeline_args: List[str] = dataclasses.field(
@@ -38,7 +39,7 @@ class PipelineConfig:
   @property
   def serving_dir(self) -> str:
     """TF Serving model base path: <home>/serving/<name>/<version>/."""
-    return os.path.join(os.path.abspath(self.home), "serving", self.pipeline_name)
+    return os.path.join(os.path.abspath(self.home), "serving", self.serving_name)
 
   @property
   def log_dir(self) -> str:

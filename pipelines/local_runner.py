@@ -49,7 +49,7 @@ class ProgressHandler(logging.Handler):
       self._current = ComponentTiming(m.group(1))
       self._start[m.group(1)] = time.monotonic()
       if self._tty:  # a live line, overwritten when the component finishes
-        self._write(f"[{len(self.timings) + 1}/{self._total}] {m.group(1):<20} running...", end="")
+        self._write(f"[{len(self.timings) + 1}/{self._total}] {m.group(1):<30} running...", end="")
     elif _CACHED.match(message) and self._current:
       self._current.cached = True
     elif (m := _FINISHED.match(message)) and self._current and self._current.name == m.group(1):
@@ -57,7 +57,7 @@ class ProgressHandler(logging.Handler):
       self.timings.append(self._current)
       status = "cached" if self._current.cached else "done"
       prefix = "\r" if self._tty else ""
-      self._write(f"{prefix}[{len(self.timings)}/{self._total}] {m.group(1):<20} "
+      self._write(f"{prefix}[{len(self.timings)}/{self._total}] {m.group(1):<30} "
                   f"{status:<6} {self._current.seconds:6.1f} s")
       self._current = None
 

@@ -12,6 +12,7 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 from tfx.dsl.components.base import base_component
 
+from components.idempotent_pusher.component import IdempotentPusher
 from pipelines import configs
 
 
@@ -22,7 +23,8 @@ class ModelSpec:
   preprocessing_fn: str  # dotted path, importable where the pipeline runs
   run_fn: str
   custom_config: Dict[str, Any]
-  eval_config: tfma.EvalConfig
+  eval_config: tfma.EvalConfig  # with change thresholds if compare_to_baseline
+  compare_to_baseline: bool = False
 
 
 def create_pipeline(config: configs.PipelineConfig, example_gen: base_component.BaseComponent,
@@ -45,21 +47,33 @@ def create_pipeline(config: configs.PipelineConfig, example_gen: base_component.
       train_args=tfx.proto.TrainArgs(splits=["train"]),
       eval_args=tfx.proto.EvalArgs(splits=["eval"]),
       custom_config=spec.custom_config)
+  components = [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer]
+  baseline = None
+  if spec.compare_to_baseline:
+    # The latest blessed model of this pipeline (one pipeline per model name).
+    resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    components.append(resolver)
+    baseline = resolver.outputs["model"]
   evaluator = tfx.components.Evaluator(
       examples=example_gen.outputs["examples"],
       model=trainer.outputs["model"],
+      baseline_model=baseline,
       example_splits=["test"],
       eval_config=spec.eval_config)
-  pusher = tfx.components.Pusher(
+  pusher = IdempotentPusher(
       model=trainer.outputs["model"],
       model_blessing=evaluator.outputs["blessing"],
       push_destination=tfx.proto.PushDestination(
-          filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)))
+          filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)),
+  ).with_id("Pusher")
   return tfx.dsl.Pipeline(
       pipeline_name=config.pipeline_name,
       pipeline_root=config.pipeline_root,
-      components=[example_gen, statistics_gen, schema_gen, example_validator, transform,
-                  trainer, evaluator, pusher],
+      components=components + [evaluator, pusher],
       enable_cache=config.enable_cache,
       metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
           config.metadata_path),

@@ -45,6 +45,8 @@ def _overall_metrics(evaluation_uri: str) -> Dict[str, float]:
     if slice_metrics.slice_key.single_slice_keys:
       continue
     for kv in slice_metrics.metric_keys_and_values:
+      if kv.key.model_name == "baseline":
+        continue  # the latest blessed model's figures; the candidate's diff is kept below
       if kv.key.is_diff:
         metrics[f"{kv.key.name}_diff"] = kv.value.double_value.value
       else:
@@ -61,7 +63,11 @@ def _failed_thresholds(evaluation_uri: str) -> List[str]:
     for failure in per_slice.failures:
       bound = failure.metric_threshold.value_threshold
       value = failure.metric_value.double_value.value
-      if bound.HasField("lower_bound") and value < bound.lower_bound.value:
+      if failure.metric_key.is_diff:
+        allowed = failure.metric_threshold.change_threshold.absolute.value
+        failures.append(f"{failure.metric_key.name} changed by {value:+.4g} against the latest "
+                        f"blessed model (allowed {allowed:+g})")
+      elif bound.HasField("lower_bound") and value < bound.lower_bound.value:
         failures.append(f"{failure.metric_key.name} {value:.4g} < lower bound {bound.lower_bound.value:g}")
       elif bound.HasField("upper_bound") and value > bound.upper_bound.value:
         failures.append(f"{failure.metric_key.name} {value:.4g} > upper bound {bound.upper_bound.value:g}")

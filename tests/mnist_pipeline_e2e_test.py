@@ -44,13 +44,13 @@ def test_run_is_quiet_blessed_and_pushes_a_tf_serving_layout(first_run):
   assert proc.stderr == ""
   for noise in ("Traceback", "AtomicFunction", "WARNING", "tensorflow/core"):
     assert noise not in proc.stdout
-  assert "[8/8] Pusher" in proc.stdout and "blessed: yes" in proc.stdout
+  assert "[9/9] Pusher" in proc.stdout and "blessed: yes" in proc.stdout
   assert summary["blessed"] is True and summary["anomalies"] == {}
   assert summary["metrics"]["example_count"] == 10000
   assert summary["metrics"]["sparse_categorical_accuracy"] >= 0.92
   assert set(summary["component_seconds"]) == {
       "MnistIdxExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
-      "Transform", "Trainer", "Evaluator", "Pusher"}
+      "Transform", "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher"}
   assert summary["cached_components"] == []
   # TF Serving layout: <home>/serving/mnist/<integer version>/saved_model.pb
   serving = os.path.join(home, "serving", "mnist")
@@ -92,7 +92,32 @@ def test_second_run_is_served_from_the_cache(first_run):
   home, _, first = first_run
   proc, summary = _run(home, os.path.join(home, "summary2.json"))
   assert proc.returncode == 0, proc.stdout + proc.stderr
-  assert sorted(summary["cached_components"]) == sorted(first["component_seconds"])
+  # Everything up to the Trainer is reused. The Evaluator runs once more because it now has a
+  # baseline (the model of the first run, blessed since); the model is the same, so the
+  # Pusher records the existing version instead of publishing a duplicate.
+  assert {"ImportSchemaGen", "MnistIdxExampleGen", "StatisticsGen", "ExampleValidator",
+          "Transform", "Trainer"} <= set(summary["cached_components"])
+  assert summary["blessed"] and summary["metrics"]["sparse_categorical_accuracy_diff"] == 0
   assert summary["pushed_path"] == first["pushed_path"]
   assert summary["total_seconds"] < first["total_seconds"]
   assert len(os.listdir(os.path.join(home, "serving", "mnist"))) == 1
+
+
+@fixtures.needs_mnist
+def test_trainer_only_change_reruns_from_trainer_and_a_regression_is_not_pushed(first_run):
+  home, _, first = first_run
+  # One epoch instead of ten: the data components stay cached, the model gets worse.
+  proc = subprocess.run(
+      CLI + ["--data-dir", fixtures.MNIST_DIR, "--home", home, "--epochs", "1",
+             "--summary-json", os.path.join(home, "summary3.json")],
+      capture_output=True, text=True, cwd=ROOT, timeout=900)
+  with open(os.path.join(home, "summary3.json")) as f:
+    summary = json.load(f)
+  assert proc.returncode == 3, proc.stdout + proc.stderr
+  assert sorted(set(summary["component_seconds"]) - set(summary["cached_components"])) == [
+      "Evaluator", "Pusher", "Trainer", "latest_blessed_model_resolver"]
+  assert summary["blessed"] is False and summary["pushed_path"] is None
+  drop = summary["metrics"]["sparse_categorical_accuracy_diff"]
+  assert drop < -0.001
+  assert "FAILED threshold: sparse_categorical_accuracy changed by" in proc.stdout
+  assert os.listdir(os.path.join(home, "serving", "mnist")) == [os.path.basename(first["pushed_path"])]

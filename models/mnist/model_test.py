@@ -24,6 +24,33 @@ def test_softmax_is_784_to_10():
   assert net.count_params() == 784 * 10 + 10
 
 
+def test_mlp_is_mechanics_101():
+  net = model.build_model(model.default_recipe("mlp"))
+  dense = [layer for layer in net.layers if layer.__class__.__name__ == "Dense"]
+  assert [layer.units for layer in dense] == [128, 32, 10]
+  assert [layer.activation.__name__ for layer in dense] == ["relu", "relu", "linear"]
+  assert net.count_params() == (784 * 128 + 128) + (128 * 32 + 32) + (32 * 10 + 10)
+
+
+def test_cnn_is_deep_mnist_for_experts():
+  net = model.build_model(model.default_recipe("cnn"))
+  shapes = {layer.name: layer.output_shape for layer in net.layers}
+  assert shapes["conv1"] == (None, 28, 28, 32) and shapes["pool1"] == (None, 14, 14, 32)
+  assert shapes["conv2"] == (None, 14, 14, 64) and shapes["pool2"] == (None, 7, 7, 64)
+  assert shapes["fc1"] == (None, 1024) and shapes["logits"] == (None, 10)
+  assert net.get_layer("conv1").kernel_size == (5, 5)
+  assert [l.rate for l in net.layers if l.__class__.__name__ == "Dropout"] == [0.5]
+  assert net.count_params() == 832 + 51264 + 3212288 + 1024 + 10250
+
+
+def test_cosine_schedule_decays_to_zero():
+  recipe = model.TrainingRecipe(model="mlp", epochs=2, batch_size=1000, learning_rate=0.01,
+                                schedule="cosine")
+  schedule = model.build_model(recipe).optimizer.learning_rate
+  assert recipe.total_steps() == 110
+  assert float(schedule(0)) == pytest.approx(0.01) and float(schedule(110)) == pytest.approx(0.0, abs=1e-9)
+
+
 def test_softmax_learns_and_exported_signature_agrees(mnist_small, mnist_transform, tmp_path):
   train_x, train_y, test_x, test_y = mnist_small
   tf_transform_output = mnist_transform

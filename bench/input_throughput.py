@@ -1,7 +1,8 @@
 """P4: the Trainer's input pipeline against an in-memory baseline, for the same model.
 
-Reads the Transform output of a finished pipeline run with the Trainer's own
-`input_fn` (tfxio over gzipped TFRecords, decoded once then cached), and
+Reads the raw examples of a finished pipeline run with the Trainer's own
+`input_fn` (tfxio over gzipped TFRecords, the Transform graph applied in
+tf.data, decoded once then cached), and
 measures examples/s of (a) iterating one epoch and (b) one epoch of
 `model.fit`, against the same on `tf.data.Dataset.from_tensor_slices` of numpy
 arrays already in memory. Prints one JSON line.
@@ -46,8 +47,8 @@ def main() -> None:
   args = parser.parse_args()
   recipe = mnist_model.default_recipe(args.model)
   examples = standard_artifacts.Examples()
-  examples.uri = _latest(os.path.join(args.pipeline_root, "Transform", "transformed_examples", "*"))
-  examples.split_names = '["train", "eval"]'
+  examples.uri = _latest(os.path.join(args.pipeline_root, "MnistIdxExampleGen", "examples", "*"))
+  examples.split_names = '["train", "eval", "test"]'
   accessor = DataAccessor(tfxio_utils.get_tf_dataset_factory_from_artifact([examples], []), None, None)
   transform_output = tft.TFTransformOutput(
       _latest(os.path.join(args.pipeline_root, "Transform", "transform_graph", "*")))

@@ -144,20 +144,23 @@ def run_command(args, terminal) -> int:
   log_path = os.path.join(config.log_dir, f"{config.pipeline_name}-{stamp}.log")
   started = time.monotonic()
   with local_runner.quiet_logs(log_path):
-    pipeline, description = BUILDERS[args.pipeline](args, config)
-    terminal.out.write(f"{config.pipeline_name} pipeline: {description}\n"
-                       f"home {os.path.abspath(args.home)}; log {log_path}\n")
-    progress = local_runner.ProgressHandler(terminal.out, total=len(pipeline.components))
     try:
+      pipeline, description = BUILDERS[args.pipeline](args, config)
+      terminal.out.write(f"{config.pipeline_name} pipeline: {description}\n"
+                         f"home {os.path.abspath(args.home)}; log {log_path}\n")
+      progress = local_runner.ProgressHandler(terminal.out, total=len(pipeline.components))
       timings = local_runner.run(pipeline, progress)
+      summary = run_summary.latest_run(config.metadata_path, config.pipeline_name)
+      if summary.model_uri and args.pipeline in CHECKS:
+        CHECKS[args.pipeline](summary)
+    except UserError:
+      raise
     except Exception as e:  # pylint: disable=broad-except
       import traceback  # pylint: disable=import-outside-toplevel
       traceback.print_exc()  # to the log
-      raise RuntimeError(f"pipeline failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-                         f" (full trace in {log_path})") from None
-    summary = run_summary.latest_run(config.metadata_path, config.pipeline_name)
-    if summary.model_uri and args.pipeline in CHECKS:
-      CHECKS[args.pipeline](summary)
+      first_line = str(e).splitlines()[0] if str(e) else ""
+      raise RuntimeError(f"pipeline failed: {type(e).__name__}: {first_line} "
+                         f"(full trace in {log_path})") from None
   summary.component_seconds = {t.name: round(t.seconds, 2) for t in timings}
   summary.cached_components = [t.name for t in timings if t.cached]
   summary.total_seconds = round(time.monotonic() - started, 2)

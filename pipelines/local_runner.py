@@ -112,10 +112,10 @@ def quiet_logs(log_path: str) -> Iterator[None]:
 
 def run(pipeline, progress: ProgressHandler) -> List[ComponentTiming]:
   """Runs the pipeline in-process and returns per-component timings."""
-  from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
+  from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # pylint: disable=import-outside-toplevel
   logging.getLogger().addHandler(progress)
   try:
-    tfx.orchestration.LocalDagRunner().run(pipeline)
+    LocalDagRunner().run(pipeline)
   finally:
     logging.getLogger().removeHandler(progress)
   return progress.timings

@@ -3,7 +3,7 @@
 import os
 
 import tensorflow_model_analysis as tfma
-from tfx import v1 as tfx
+from tfx.orchestration import pipeline as tfx_pipeline
 
 from components.mnist_idx_example_gen.component import MnistIdxExampleGen
 from components.mnist_tfds_example_gen.component import MnistTfdsExampleGen
@@ -38,7 +38,7 @@ def eval_config(model_name: str) -> tfma.EvalConfig:
 
 
 def create_pipeline(config: configs.PipelineConfig, mnist: configs.MnistConfig,
-                    recipe: mnist_model.TrainingRecipe) -> tfx.dsl.Pipeline:
+                    recipe: mnist_model.TrainingRecipe) -> tfx_pipeline.Pipeline:
   example_gen = (MnistIdxExampleGen(data_dir=mnist.data_dir) if mnist.data_dir
                  else MnistTfdsExampleGen())
   return pipeline.create_pipeline(config, example_gen, pipeline.ModelSpec(

@@ -9,8 +9,15 @@ import dataclasses
 from typing import Any, Dict
 
 import tensorflow_model_analysis as tfma
-from tfx import v1 as tfx
+# Not `from tfx import v1`: that also imports the Google Cloud extensions (~6 s of start-up).
+from tfx.components import Evaluator, ExampleValidator, StatisticsGen, Trainer, Transform
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
 from tfx.dsl.components.base import base_component
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
+from tfx.orchestration import metadata, pipeline as tfx_pipeline
+from tfx.proto import pusher_pb2, trainer_pb2, transform_pb2
+from tfx.types import Channel, standard_artifacts
 
 from components.idempotent_pusher.component import IdempotentPusher
 from pipelines import configs
@@ -28,37 +35,40 @@ class ModelSpec:
 
 
 def create_pipeline(config: configs.PipelineConfig, example_gen: base_component.BaseComponent,
-                    spec: ModelSpec) -> tfx.dsl.Pipeline:
-  statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-  schema_gen = tfx.components.ImportSchemaGen(schema_file=spec.schema_file)
-  example_validator = tfx.components.ExampleValidator(
+                    spec: ModelSpec) -> tfx_pipeline.Pipeline:
+  statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
+  schema_gen = ImportSchemaGen(schema_file=spec.schema_file)
+  example_validator = ExampleValidator(
       statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
-  # The test split is only for the Evaluator, which parses raw examples itself.
-  transform = tfx.components.Transform(
+  # Transform analyzes the train split and exports the transform graph; it does not
+  # materialize transformed copies of the data (measured: ~9 s of MNIST's 15 s Transform).
+  # The Trainer applies the graph to raw examples in its input pipeline, once, then caches.
+  transform = Transform(
       examples=example_gen.outputs["examples"],
       schema=schema_gen.outputs["schema"],
       preprocessing_fn=spec.preprocessing_fn,
-      splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=["train", "eval"]))
-  trainer = tfx.components.Trainer(
+      materialize=False,
+      splits_config=transform_pb2.SplitsConfig(analyze=["train"]))
+  trainer = Trainer(
       run_fn=spec.run_fn,
-      examples=transform.outputs["transformed_examples"],
+      examples=example_gen.outputs["examples"],
       transform_graph=transform.outputs["transform_graph"],
       schema=schema_gen.outputs["schema"],
-      train_args=tfx.proto.TrainArgs(splits=["train"]),
-      eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+      train_args=trainer_pb2.TrainArgs(splits=["train"]),
+      eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
       custom_config=spec.custom_config)
   components = [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer]
   baseline = None
   if spec.compare_to_baseline:
     # The latest blessed model of this pipeline (one pipeline per model name).
-    resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    resolver = Resolver(
+        strategy_class=LatestBlessedModelStrategy,
+        model=Channel(type=standard_artifacts.Model),
+        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
     components.append(resolver)
     baseline = resolver.outputs["model"]
-  evaluator = tfx.components.Evaluator(
+  evaluator = Evaluator(
       examples=example_gen.outputs["examples"],
       model=trainer.outputs["model"],
       baseline_model=baseline,
@@ -67,14 +77,14 @@ def create_pipeline(config: configs.PipelineConfig, example_gen: base_component.
   pusher = IdempotentPusher(
       model=trainer.outputs["model"],
       model_blessing=evaluator.outputs["blessing"],
-      push_destination=tfx.proto.PushDestination(
-          filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)),
+      push_destination=pusher_pb2.PushDestination(
+          filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=config.serving_dir)),
   ).with_id("Pusher")
-  return tfx.dsl.Pipeline(
+  return tfx_pipeline.Pipeline(
       pipeline_name=config.pipeline_name,
       pipeline_root=config.pipeline_root,
       components=components + [evaluator, pusher],
       enable_cache=config.enable_cache,
-      metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+      metadata_connection_config=metadata.sqlite_metadata_connection_config(
           config.metadata_path),
       beam_pipeline_args=config.beam_pipeline_args)

@@ -3,7 +3,7 @@
 import os
 
 import tensorflow_model_analysis as tfma
-from tfx import v1 as tfx
+from tfx.orchestration import pipeline as tfx_pipeline
 
 from components.regression_example_gen.component import RegressionExampleGen
 from components.regression_example_gen.generator import GeneratorConfig
@@ -38,7 +38,7 @@ def eval_config() -> tfma.EvalConfig:
 
 
 def create_pipeline(config: configs.PipelineConfig, generator: GeneratorConfig,
-                    recipe: regression_model.TrainingRecipe) -> tfx.dsl.Pipeline:
+                    recipe: regression_model.TrainingRecipe) -> tfx_pipeline.Pipeline:
   return pipeline.create_pipeline(config, RegressionExampleGen(generator), pipeline.ModelSpec(
       schema_file=os.path.join(configs.SCHEMAS_DIR, "regression", "schema.pbtxt"),
       preprocessing_fn="models.regression.preprocessing.preprocessing_fn",

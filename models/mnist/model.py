@@ -16,8 +16,8 @@ import tensorflow_transform as tft
 import tf_keras as keras
 from absl import logging
 from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
-from tfx_bsl.tfxio import dataset_options
 
+from models import input_pipeline
 from models.mnist import features
 
 IMAGE_XF = features.transformed_name(features.IMAGE_KEY)
@@ -123,16 +123,10 @@ def build_model(recipe: TrainingRecipe) -> keras.Model:
 def input_fn(file_pattern: List[str], data_accessor: DataAccessor,
              tf_transform_output: tft.TFTransformOutput, batch_size: int,
              shuffle: bool) -> tf.data.Dataset:
-  """One epoch of (image_xf, label) batches, decoded once and cached in memory."""
-  dataset = data_accessor.tf_dataset_factory(
-      file_pattern,
-      dataset_options.TensorFlowDatasetOptions(
-          batch_size=1000, label_key=LABEL_XF, num_epochs=1, shuffle=False),
-      tf_transform_output.transformed_metadata.schema)
-  dataset = dataset.unbatch().cache()
-  if shuffle:
-    dataset = dataset.shuffle(TRAIN_EXAMPLES, seed=0, reshuffle_each_iteration=True)
-  return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+  """One epoch of ({image_xf}, label_xf) batches from raw examples, cached after the first."""
+  return input_pipeline.transformed_dataset(
+      file_pattern, data_accessor, tf_transform_output, LABEL_XF, batch_size,
+      shuffle_buffer=TRAIN_EXAMPLES if shuffle else 0)
 
 
 class _ServingModule(tf.Module):

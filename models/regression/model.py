@@ -14,8 +14,8 @@ import tensorflow_transform as tft
 import tf_keras as keras
 from absl import logging
 from tfx.components.trainer.fn_args_utils import FnArgs
-from tfx_bsl.tfxio import dataset_options
 
+from models import input_pipeline
 from models.regression import features, metrics
 
 X_XF = features.transformed_name(features.X_KEY)
@@ -92,14 +92,8 @@ def export_serving_model(model, tf_transform_output, export_dir: str) -> None:
 
 
 def _dataset(files, data_accessor, tf_transform_output, batch_size, shuffle):
-  dataset = data_accessor.tf_dataset_factory(
-      files, dataset_options.TensorFlowDatasetOptions(
-          batch_size=batch_size, label_key=Y_XF, num_epochs=1, shuffle=False),
-      tf_transform_output.transformed_metadata.schema)
-  dataset = dataset.unbatch().cache()
-  if shuffle:
-    dataset = dataset.shuffle(100_000, seed=0)
-  return dataset.batch(batch_size)
+  return input_pipeline.transformed_dataset(files, data_accessor, tf_transform_output, Y_XF,
+                                            batch_size, shuffle_buffer=100_000 if shuffle else 0)
 
 
 def run_fn(fn_args: FnArgs) -> None:

@@ -7,7 +7,6 @@ SavedModel whose `serving_default` takes serialized raw tf.Examples
 """
 
 import dataclasses
-import json
 import os
 from typing import Any, Dict, List
 
@@ -18,6 +17,7 @@ from absl import logging
 from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
 
 from models import input_pipeline
+from models.recipe import JsonRecipe
 from models.mnist import features
 
 IMAGE_XF = features.transformed_name(features.IMAGE_KEY)
@@ -26,7 +26,7 @@ TRAIN_EXAMPLES = 55000
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainingRecipe:
+class TrainingRecipe(JsonRecipe):
   """How to train one model; travels to the Trainer as JSON in custom_config."""
   model: str = "softmax"
   epochs: int = 10
@@ -40,17 +40,10 @@ class TrainingRecipe:
       return self.train_steps
     return self.epochs * -(-TRAIN_EXAMPLES // self.batch_size)
 
-  def to_json(self) -> str:
-    return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
   def describe(self) -> str:
     length = f"{self.train_steps} steps" if self.train_steps > 0 else f"{self.epochs} epochs"
     decay = ", cosine decay" if self.schedule == "cosine" else ""
     return f"Adam lr {self.learning_rate}{decay}, batch {self.batch_size}, {length}"
-
-  @classmethod
-  def from_json(cls, text: str) -> "TrainingRecipe":
-    return cls(**json.loads(text))
 
 
 def _softmax() -> keras.Model:

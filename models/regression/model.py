@@ -7,7 +7,6 @@ clients); both return `predictions` [N].
 """
 
 import dataclasses
-import json
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -16,6 +15,7 @@ from absl import logging
 from tfx.components.trainer.fn_args_utils import FnArgs
 
 from models import input_pipeline
+from models.recipe import JsonRecipe
 from models.regression import features, metrics
 
 X_XF = features.transformed_name(features.X_KEY)
@@ -23,20 +23,13 @@ Y_XF = features.transformed_name(features.Y_KEY)
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainingRecipe:
+class TrainingRecipe(JsonRecipe):
   """Plain SGD converges to the exact least-squares line in a few hundred steps."""
   model: str = "linear"
   epochs: int = 30
   batch_size: int = 32
   learning_rate: float = 0.5
   train_steps: int = 0  # > 0 overrides epochs
-
-  def to_json(self) -> str:
-    return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-  @classmethod
-  def from_json(cls, text: str) -> "TrainingRecipe":
-    return cls(**json.loads(text))
 
   def describe(self) -> str:
     length = f"{self.train_steps} steps" if self.train_steps > 0 else f"{self.epochs} epochs"

@@ -17,6 +17,7 @@ from absl import logging
 from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
 
 from models import input_pipeline
+from models.keras_model import FastTracingModel
 from models.recipe import JsonRecipe
 from models.mnist import features
 
@@ -50,7 +51,7 @@ def _softmax() -> keras.Model:
   """TF tutorial 'MNIST for ML beginners': y = softmax(Wx + b)."""
   inputs = keras.Input(shape=(features.NUM_PIXELS,), name=IMAGE_XF)
   logits = keras.layers.Dense(features.NUM_CLASSES, name="logits")(inputs)
-  return keras.Model(inputs, logits, name="softmax")
+  return FastTracingModel(inputs, logits, name="softmax")
 
 
 def _mlp() -> keras.Model:
@@ -59,7 +60,7 @@ def _mlp() -> keras.Model:
   hidden1 = keras.layers.Dense(128, activation="relu", name="hidden1")(inputs)
   hidden2 = keras.layers.Dense(32, activation="relu", name="hidden2")(hidden1)
   logits = keras.layers.Dense(features.NUM_CLASSES, name="logits")(hidden2)
-  return keras.Model(inputs, logits, name="mlp")
+  return FastTracingModel(inputs, logits, name="mlp")
 
 
 def _cnn() -> keras.Model:
@@ -74,7 +75,7 @@ def _cnn() -> keras.Model:
   x = keras.layers.Dense(1024, activation="relu", name="fc1")(x)
   x = keras.layers.Dropout(0.5)(x)
   logits = keras.layers.Dense(features.NUM_CLASSES, name="logits")(x)
-  return keras.Model(inputs, logits, name="cnn")
+  return FastTracingModel(inputs, logits, name="cnn")
 
 
 MODEL_BUILDERS = {"softmax": _softmax, "mlp": _mlp, "cnn": _cnn}

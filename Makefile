@@ -16,7 +16,7 @@ $(STAMP): setup.py constraints.txt
 	@echo "Creating $(VENV) with $(PYTHON) and installing the pinned stack (constraints.txt)..."
 	@test -x $(BIN)/python || "$(PYTHON)" -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check "uv==$$(sed -n 's/^uv==//p' constraints.txt)"
-	@$(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt -e '.[dev]'
+	@$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 run: $(STAMP)

@@ -23,6 +23,8 @@ def transformed_dataset(file_pattern: List[str], data_accessor: DataAccessor,
       tf_transform_output.raw_metadata.schema)
   tft_layer = tf_transform_output.transform_features_layer()
 
+  # Plain tracing, not AutoGraph: converting the TFT layer's Keras code cost ~3 s per run.
+  @tf.autograph.experimental.do_not_convert
   def transform(features):
     transformed = tft_layer(features)
     label = transformed.pop(label_key)

@@ -14,7 +14,7 @@ import tf_keras as keras
 from absl import logging
 from tfx.components.trainer.fn_args_utils import FnArgs
 
-from models import input_pipeline
+from models import input_pipeline, serving_export
 from models.keras_model import FastTracingModel
 from models.recipe import JsonRecipe
 from models.regression import features, metrics
@@ -57,24 +57,25 @@ def weights(model: keras.Model):
   return float(kernel.ravel()[0]), float(bias.ravel()[0])
 
 
-class _ServingModule(tf.Module):
+class _ServingModule(serving_export.ServingModule):
+  """serving_default: serialized tf.Examples; predict_x: a float vector x. Both give predictions."""
+
   def __init__(self, model: keras.Model, tf_transform_output: tft.TFTransformOutput):
-    super().__init__()
-    self.model = model
-    self.tft_layer = tf_transform_output.transform_features_layer()
+    super().__init__(model, tf_transform_output)
     spec = tf_transform_output.raw_feature_spec()
     spec.pop(features.Y_KEY)
     self._feature_spec = spec
 
   def _predict(self, raw):
-    transformed = self.tft_layer(raw)
-    return {"predictions": tf.reshape(self.model({X_XF: transformed[X_XF]}, training=False), [-1])}
+    transformed = self.transform(raw)
+    return {"predictions": tf.reshape(self.model({X_XF: transformed[X_XF]}), [-1])}
 
-  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")],
+               autograph=False)  # no Python control flow; AutoGraph cost ~2.5 s
   def serve_examples(self, examples):
     return self._predict(tf.io.parse_example(examples, self._feature_spec))
 
-  @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")], autograph=False)
   def serve_x(self, x):
     return self._predict({features.X_KEY: tf.reshape(x, [-1, 1])})
 

@@ -30,6 +30,6 @@ class ServingModule(tf.Module):
   def transform(self, raw: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
     return self.__dict__["_keras_objects"][1](raw)
 
-  def model(self, inputs, training: bool = False):
-    return self.__dict__["_keras_objects"][0](inputs, training=training)
-
+  def model(self, inputs):
+    """The model in inference mode (dropout off)."""
+    return self.__dict__["_keras_objects"][0](inputs, training=False)

@@ -18,12 +18,12 @@ from components.mnist_idx_example_gen import idx_reader
 from tests import fixtures
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLI = [sys.executable, "-m", "pipelines.cli", "run", "--pipeline", "mnist", "--model", "softmax"]
+CLI = [sys.executable, "-m", "pipelines.cli", "run", "--pipeline", "mnist"]
 
 
 def _run(home, summary_path, model="softmax"):
   proc = subprocess.run(
-      CLI[:-1] + [model, "--data-dir", fixtures.MNIST_DIR, "--home", home,
+      CLI + ["--model", model, "--data-dir", fixtures.MNIST_DIR, "--home", home,
                   "--summary-json", summary_path],
       capture_output=True, text=True, cwd=ROOT, timeout=900)
   with open(summary_path) as f:
@@ -115,7 +115,8 @@ def test_trainer_only_change_reruns_from_trainer_and_a_regression_is_not_pushed(
   home, _, first = first_run
   # One epoch instead of ten: the data components stay cached, the model gets worse.
   proc = subprocess.run(
-      CLI + ["--data-dir", fixtures.MNIST_DIR, "--home", home, "--epochs", "1",
+      CLI + ["--model", "softmax", "--data-dir", fixtures.MNIST_DIR, "--home", home,
+             "--epochs", "1",
              "--summary-json", os.path.join(home, "summary3.json")],
       capture_output=True, text=True, cwd=ROOT, timeout=900)
   with open(os.path.join(home, "summary3.json")) as f:

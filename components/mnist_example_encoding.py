@@ -10,9 +10,7 @@ import numpy as np
 import pyarrow as pa
 from tfx_bsl.coders import example_coder
 
-IMAGE_KEY = "image"  # 784 int64 pixel values 0..255, row-major
-LABEL_KEY = "label"  # int64 0..9
-NUM_PIXELS = 28 * 28
+from schemas.mnist.contract import IMAGE_KEY, LABEL_KEY, NUM_PIXELS
 
 
 def _fixed_length_lists(values: np.ndarray, length: int) -> pa.ListArray:

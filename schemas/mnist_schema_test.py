@@ -1,15 +1,13 @@
 """The curated MNIST schema accepts real MNIST and flags what the IDX reader cannot see."""
 
-import os
-
 import numpy as np
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
 from components import mnist_example_encoding
-from pipelines import configs
+import schemas
 
-SCHEMA = os.path.join(configs.MnistConfig(None).schema_dir, "schema.pbtxt")
+SCHEMA = schemas.schema_path("mnist")
 
 
 def _stats(tmp_path, serialized):

@@ -1,15 +1,13 @@
 """The curated regression schema: noise-free data passes, out-of-range y is flagged."""
 
-import os
-
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
 from components.regression_example_gen.executor import encode_range
 from components.regression_example_gen.generator import GeneratorConfig
-from pipelines import configs
+import schemas
 
-SCHEMA = os.path.join(configs.SCHEMAS_DIR, "regression", "schema.pbtxt")
+SCHEMA = schemas.schema_path("regression")
 
 
 def _anomalies(tmp_path, config):

@@ -18,8 +18,9 @@ from tfx.utils import proto_utils
 
 from components import mnist_example_encoding
 from components.mnist_idx_example_gen import idx_reader
+from schemas.mnist import contract
 
-VALIDATION_SIZE = 5000  # input_data.read_data_sets(validation_size=5000)
+VALIDATION_SIZE = contract.VALIDATION_SIZE  # input_data.read_data_sets(validation_size=5000)
 _CHUNK = 2000  # records per Beam element: big enough to amortise, small enough to spread
 
 
@@ -32,9 +33,9 @@ class SplitSource:
 
 
 SPLITS: Dict[str, SplitSource] = {
-    "train": SplitSource("train", 0, -VALIDATION_SIZE),
-    "eval": SplitSource("train", -VALIDATION_SIZE, None),
-    "test": SplitSource("t10k"),
+    contract.TRAIN_SPLIT: SplitSource("train", 0, -VALIDATION_SIZE),
+    contract.EVAL_SPLIT: SplitSource("train", -VALIDATION_SIZE, None),
+    contract.TEST_SPLIT: SplitSource("t10k"),
 }
 
 

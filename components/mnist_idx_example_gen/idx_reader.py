@@ -16,10 +16,10 @@ from typing import Tuple
 
 import numpy as np
 
+from schemas.mnist.contract import IMAGE_COLS, IMAGE_ROWS, NUM_CLASSES
+
 IMAGES_MAGIC = 0x00000803  # unsigned byte, 3 dimensions
 LABELS_MAGIC = 0x00000801  # unsigned byte, 1 dimension
-IMAGE_ROWS = IMAGE_COLS = 28
-NUM_CLASSES = 10
 
 # The two source files of every MNIST split, by IDX prefix.
 SPLIT_PREFIXES = ("train", "t10k")

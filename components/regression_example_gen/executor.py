@@ -11,8 +11,8 @@ from tfx.types import artifact_utils
 from tfx.types import standard_component_specs
 from tfx.components.util import examples_utils
 
-from components.regression_example_gen.generator import (CHUNK, X_KEY, Y_KEY, GeneratorConfig,
-                                                        generate_chunk)
+from components.regression_example_gen.generator import CHUNK, GeneratorConfig, generate_chunk
+from schemas.regression.contract import X_KEY, Y_KEY
 
 
 def encode_range(bounds: Tuple[int, int], config: GeneratorConfig) -> Iterator[bytes]:

@@ -31,6 +31,16 @@ def test_split_sizes_follow_the_fractions():
   assert config.split_ranges() == [("train", 0, 1501), ("eval", 1501, 2001), ("test", 2001, 2501)]
 
 
+@pytest.mark.parametrize("n", range(3, 21))
+def test_small_data_sets_leave_no_split_empty(n):
+  ranges = GeneratorConfig(num_examples=n).split_ranges()
+  assert [name for name, _, _ in ranges] == ["train", "eval", "test"]
+  assert ranges[0][1] == 0 and ranges[-1][2] == n
+  for (_, _, stop), (_, start, _) in zip(ranges, ranges[1:]):
+    assert stop == start  # contiguous, no overlap
+  assert all(stop > start for _, start, stop in ranges), ranges
+
+
 def test_noise_free_data_lies_on_the_line_with_uniform_x():
   x, y = generator.generate_chunk(GeneratorConfig(seed=3), chunk=0)
   np.testing.assert_allclose(y, 2 * x + 1, rtol=0, atol=1e-6)

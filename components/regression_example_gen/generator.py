@@ -12,10 +12,8 @@ from typing import List, Tuple
 
 import numpy as np
 
-X_KEY = "x"
-Y_KEY = "y"
-TRUE_W = 2.0
-TRUE_B = 1.0
+from schemas.regression.contract import SPLIT_FRACTIONS, TRUE_B, TRUE_W
+
 CHUNK = 1000
 
 
@@ -25,7 +23,7 @@ class GeneratorConfig:
   num_examples: int = 1000
   noise_stddev: float = 0.0
   seed: int = 0
-  split_fractions: Tuple[Tuple[str, float], ...] = (("train", 0.8), ("eval", 0.1), ("test", 0.1))
+  split_fractions: Tuple[Tuple[str, float], ...] = SPLIT_FRACTIONS
 
   def __post_init__(self):
     if self.num_examples < len(self.split_fractions):
@@ -38,11 +36,20 @@ class GeneratorConfig:
       raise ValueError(f"split fractions must be positive and sum to 1, got {dict(self.split_fractions)}")
 
   def split_ranges(self) -> List[Tuple[str, int, int]]:
-    """(name, start, stop) over the global index; the last split takes the remainder."""
+    """(name, start, stop) over the global index; no split is empty.
+
+    Each split gets round(fraction * N) records but at least one, and never so many
+    that a later split would get none; the last split takes the remainder.
+    """
     ranges, start = [], 0
+    count = len(self.split_fractions)
     for i, (name, fraction) in enumerate(self.split_fractions):
-      stop = (self.num_examples if i == len(self.split_fractions) - 1
-              else start + max(1, round(fraction * self.num_examples)))
+      if i == count - 1:
+        stop = self.num_examples
+      else:
+        later = count - 1 - i  # splits after this one, each needing a record
+        size = min(max(1, round(fraction * self.num_examples)), self.num_examples - start - later)
+        stop = start + size
       ranges.append((name, start, stop))
       start = stop
     return ranges

@@ -2,13 +2,13 @@
 
 import tensorflow as tf
 
-from models.mnist import features
+from schemas.mnist import contract
 
 
 def preprocessing_fn(inputs):
   """Scales the int64 `image` by 1/255 into float `image_xf`; label passes through."""
-  image = tf.cast(inputs[features.IMAGE_KEY], tf.float32) / 255.0
+  image = tf.cast(inputs[contract.IMAGE_KEY], tf.float32) / float(contract.PIXEL_MAX)
   return {
-      features.transformed_name(features.IMAGE_KEY): image,
-      features.transformed_name(features.LABEL_KEY): inputs[features.LABEL_KEY],
+      contract.transformed_name(contract.IMAGE_KEY): image,
+      contract.transformed_name(contract.LABEL_KEY): inputs[contract.LABEL_KEY],
   }

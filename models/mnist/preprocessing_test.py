@@ -3,18 +3,18 @@
 import numpy as np
 import tensorflow as tf
 
-from models.mnist import features
+from schemas.mnist import contract
 
 
 def test_pixels_scaled_to_unit_interval_and_label_passes_through(mnist_small, mnist_transform):
   images, labels = mnist_small[0], mnist_small[1]
   out = mnist_transform.transform_raw_features(
       {"image": tf.constant(images, tf.int64), "label": tf.constant(labels[:, None], tf.int64)})
-  got = out[features.transformed_name("image")].numpy()
+  got = out[contract.transformed_name("image")].numpy()
   assert got.dtype == np.float32 and got.shape == (len(images), 784)
   np.testing.assert_allclose(got, images / 255.0, rtol=1e-6)
   assert got.min() == 0.0 and got.max() == 1.0
-  np.testing.assert_array_equal(out[features.transformed_name("label")].numpy().reshape(-1), labels)
+  np.testing.assert_array_equal(out[contract.transformed_name("label")].numpy().reshape(-1), labels)
 
 
 def test_transformed_schema_has_fixed_shapes(mnist_transform):

@@ -7,11 +7,11 @@ bias *are* w and b (2 and 1), which the pipeline reports and checks.
 
 import tensorflow as tf
 
-from models.regression import features
+from schemas.regression import contract
 
 
 def preprocessing_fn(inputs):
   return {
-      features.transformed_name(features.X_KEY): tf.identity(inputs[features.X_KEY]),
-      features.transformed_name(features.Y_KEY): tf.identity(inputs[features.Y_KEY]),
+      contract.transformed_name(contract.X_KEY): tf.identity(inputs[contract.X_KEY]),
+      contract.transformed_name(contract.Y_KEY): tf.identity(inputs[contract.Y_KEY]),
   }

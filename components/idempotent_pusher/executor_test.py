@@ -48,3 +48,22 @@ def test_same_model_keeps_its_version_and_a_new_model_gets_one(tmp_path):
   assert len(os.listdir(base)) == 2
   loaded = tf.saved_model.load(other.get_string_custom_property("pushed_destination"))
   assert float(loaded.f()) == 10.0
+
+
+def test_an_older_model_blessed_again_is_pushed_as_the_newest_version(tmp_path):
+  """TF Serving serves the highest version: re-blessing an older model must make it that."""
+  base = str(tmp_path / "serving")
+  old_model, new_model = _model(tmp_path, "old", 1.0), _model(tmp_path, "new", 2.0)
+  first = _push(tmp_path, old_model, base, 1)
+  time.sleep(1.1)
+  second = _push(tmp_path, new_model, base, 2)
+  time.sleep(1.1)
+  third = _push(tmp_path, old_model, base, 3)
+  versions = sorted(os.listdir(base), key=int)
+  assert len(versions) == 3
+  assert third.get_string_custom_property("pushed_version") == versions[-1]
+  assert third.get_string_custom_property("pushed_version") not in (
+      first.get_string_custom_property("pushed_version"),
+      second.get_string_custom_property("pushed_version"))
+  assert executor.served_version(base) == versions[-1]
+  assert float(tf.saved_model.load(os.path.join(base, versions[-1])).f()) == 2.0  # the old model

@@ -1,4 +1,4 @@
-"""JSON round-trip for training recipes: they travel to the Trainer in custom_config."""
+"""Training recipes travel to the Trainer as JSON in custom_config."""
 
 import dataclasses
 import json
@@ -6,9 +6,11 @@ from typing import Type, TypeVar
 
 T = TypeVar("T", bound="JsonRecipe")
 
+RECIPE_KEY = "recipe"  # the Trainer custom_config key pipelines put the recipe JSON under
+
 
 class JsonRecipe:
-  """Mixin for frozen dataclass recipes."""
+  """Mixin for frozen dataclass recipes with `epochs` and `train_steps` (> 0 overrides epochs)."""
 
   def to_json(self) -> str:
     return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -16,3 +18,8 @@ class JsonRecipe:
   @classmethod
   def from_json(cls: Type[T], text: str) -> T:
     return cls(**json.loads(text))
+
+  def length(self) -> str:
+    """'N steps' or 'N epochs', whichever the recipe trains for."""
+    steps = getattr(self, "train_steps", 0)
+    return f"{steps} steps" if steps > 0 else f"{getattr(self, 'epochs')} epochs"

@@ -5,27 +5,27 @@ import pytest
 import tensorflow as tf
 
 from components import mnist_example_encoding
-from models.mnist import model
+from models.mnist import model, recipes
 
 
 def test_recipe_round_trips_through_json():
-  recipe = model.TrainingRecipe(model="softmax", epochs=3, batch_size=50, learning_rate=0.01)
-  assert model.TrainingRecipe.from_json(recipe.to_json()) == recipe
+  recipe = recipes.TrainingRecipe(model="softmax", epochs=3, batch_size=50, learning_rate=0.01)
+  assert recipes.TrainingRecipe.from_json(recipe.to_json()) == recipe
 
 
 def test_unknown_model_is_rejected():
   with pytest.raises(ValueError, match="unknown model 'lenet'"):
-    model.build_model(model.TrainingRecipe(model="lenet"))
+    model.build_model(recipes.TrainingRecipe(model="lenet"))
 
 
 def test_softmax_is_784_to_10():
-  net = model.build_model(model.default_recipe("softmax"))
+  net = model.build_model(recipes.default_recipe("softmax"))
   assert net.input_shape == (None, 784) and net.output_shape == (None, 10)
   assert net.count_params() == 784 * 10 + 10
 
 
 def test_mlp_is_mechanics_101():
-  net = model.build_model(model.default_recipe("mlp"))
+  net = model.build_model(recipes.default_recipe("mlp"))
   dense = [layer for layer in net.layers if layer.__class__.__name__ == "Dense"]
   assert [layer.units for layer in dense] == [128, 32, 10]
   assert [layer.activation.__name__ for layer in dense] == ["relu", "relu", "linear"]
@@ -33,7 +33,7 @@ def test_mlp_is_mechanics_101():
 
 
 def test_cnn_is_deep_mnist_for_experts():
-  net = model.build_model(model.default_recipe("cnn"))
+  net = model.build_model(recipes.default_recipe("cnn"))
   shapes = {layer.name: layer.output_shape for layer in net.layers}
   assert shapes["conv1"] == (None, 28, 28, 32) and shapes["pool1"] == (None, 14, 14, 32)
   assert shapes["conv2"] == (None, 14, 14, 64) and shapes["pool2"] == (None, 7, 7, 64)
@@ -45,7 +45,7 @@ def test_cnn_is_deep_mnist_for_experts():
 
 
 def test_cosine_schedule_decays_to_zero():
-  recipe = model.TrainingRecipe(model="mlp", epochs=2, batch_size=1000, learning_rate=0.01,
+  recipe = recipes.TrainingRecipe(model="mlp", epochs=2, batch_size=1000, learning_rate=0.01,
                                 schedule="cosine")
   schedule = model.build_model(recipe).optimizer.get_config()["learning_rate"]
   assert recipe.total_steps() == 110
@@ -56,7 +56,7 @@ def test_cosine_schedule_decays_to_zero():
 def test_softmax_learns_and_exported_signature_agrees(mnist_small, mnist_transform, tmp_path):
   train_x, train_y, test_x, test_y = mnist_small
   tf_transform_output = mnist_transform
-  net = model.build_model(model.TrainingRecipe(model="softmax", learning_rate=0.01))
+  net = model.build_model(recipes.TrainingRecipe(model="softmax", learning_rate=0.01))
   net.fit(train_x / 255.0, train_y, epochs=5, batch_size=100, verbose=0)
   keras_probs = tf.nn.softmax(net.predict(test_x / 255.0, verbose=0)).numpy()
   # 3,000 training images: a softmax regression reaches ~85-88 %.

@@ -1,14 +1,12 @@
 """The linear model recovers w = 2, b = 1 and its two serving signatures agree."""
 
-import os
-
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from components.regression_example_gen.generator import GeneratorConfig, generate_chunk
-from models.regression import metrics, model, preprocessing
-from pipelines import configs
+from models.regression import metrics, model, preprocessing, recipes
+import schemas
 from tests import fixtures
 
 
@@ -24,7 +22,7 @@ def transform_output(data, tmp_path_factory):
   instances = [{"x": xi, "y": yi} for xi, yi in zip(x[:200], y[:200])]
   return fixtures.analyze_transform(
       preprocessing.preprocessing_fn,
-      os.path.join(configs.SCHEMAS_DIR, "regression", "schema.pbtxt"),
+      schemas.schema_path("regression"),
       instances, str(tmp_path_factory.mktemp("regression_transform")))
 
 
@@ -49,7 +47,7 @@ def test_within_tolerance_metric():
 
 def test_linear_model_recovers_w_and_b_and_extrapolates(data, transform_output, tmp_path):
   x, y = data
-  net = model.build_model(model.TrainingRecipe())
+  net = model.build_model(recipes.TrainingRecipe())
   assert net.count_params() == 2
   net.fit(x, y, epochs=30, batch_size=32, verbose=0)
   w, b = model.weights(net)

@@ -1,0 +1,65 @@
+"""The Trainer skeleton every model module shares: recipe, data, fit, logs, export.
+
+A model module describes itself with a `TrainerModule` and its `run_fn` calls
+`run(fn_args, module)`: the recipe comes from the Trainer's custom_config (an
+error if missing — a silent default would train a model nobody asked for), the
+input pipeline applies the Transform graph to raw examples, `fit` writes
+TensorBoard logs to the run dir, and the module's own exporter writes the
+serving SavedModel.
+"""
+
+import dataclasses
+from typing import Any, Callable, Dict, Optional, Type
+
+import tensorflow_transform as tft
+import tf_keras as keras
+from absl import logging
+from tfx.components.trainer.fn_args_utils import FnArgs
+
+from models import input_pipeline
+from models.recipe import RECIPE_KEY, JsonRecipe
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainerModule:
+  """What differs between model modules; everything else is `run`."""
+  recipe_type: Type[JsonRecipe]
+  build_model: Callable[[Any], keras.Model]  # recipe -> compiled model
+  label_key: str  # the transformed label feature
+  shuffle_buffer: int  # examples; the whole train split where it fits
+  export: Callable[[keras.Model, tft.TFTransformOutput, str], None]
+  eval_batch_size: int = 1000
+  after_fit: Optional[Callable[[keras.Model], None]] = None  # e.g. log learned weights
+
+
+def read_recipe(custom_config: Optional[Dict[str, Any]], recipe_type: Type[JsonRecipe]):
+  """The recipe the pipeline passed; ValueError if there is none."""
+  text = (custom_config or {}).get(RECIPE_KEY)
+  if not text:
+    raise ValueError(f"Trainer custom_config has no '{RECIPE_KEY}': the pipeline must pass "
+                     f"the training recipe ({recipe_type.__name__} JSON)")
+  return recipe_type.from_json(text)
+
+
+def run(fn_args: FnArgs, module: TrainerModule) -> None:
+  """TFX Trainer body: trains the recipe's model and exports the serving SavedModel."""
+  recipe = read_recipe(fn_args.custom_config, module.recipe_type)
+  logging.info("Training recipe: %s", recipe)
+  tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+  train = input_pipeline.transformed_dataset(
+      fn_args.train_files, fn_args.data_accessor, tf_transform_output, module.label_key,
+      recipe.batch_size, shuffle_buffer=module.shuffle_buffer)
+  evaluation = input_pipeline.transformed_dataset(
+      fn_args.eval_files, fn_args.data_accessor, tf_transform_output, module.label_key,
+      module.eval_batch_size)
+  keras.utils.set_random_seed(0)
+  model = module.build_model(recipe)
+  fit_kwargs: Dict[str, Any] = {"epochs": recipe.epochs}
+  if recipe.train_steps > 0:  # exactly N steps, validated once at the end
+    train = train.repeat()
+    fit_kwargs = {"epochs": 1, "steps_per_epoch": recipe.train_steps}
+  model.fit(train, validation_data=evaluation, verbose=2,
+            callbacks=[keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)], **fit_kwargs)
+  if module.after_fit:
+    module.after_fit(model)
+  module.export(model, tf_transform_output, fn_args.serving_model_dir)

@@ -1,28 +1,41 @@
-"""The MNIST pipeline: IDX (or TFDS) ingest, pixels/255, a tutorial model, accuracy gate."""
+"""The MNIST pipeline: IDX files (or TFDS) → pixels/255 → a tutorial model → accuracy gate.
+
+Imports only light modules at the top: the CLI validates flags and data files
+with this definition before TensorFlow loads; `build` imports TFX.
+"""
 
 import os
+from typing import Any, Dict, Optional
 
-import tensorflow_model_analysis as tfma
-from tfx.orchestration import pipeline as tfx_pipeline
-
-from components.mnist_idx_example_gen.component import MnistIdxExampleGen
-from components.mnist_tfds_example_gen.component import MnistTfdsExampleGen
-from models.mnist import features
-from models.mnist import model as mnist_model
-from pipelines import configs, pipeline
-
+from models.mnist import recipes
+from models.recipe import RECIPE_KEY
+from pipelines.definition import DefinitionError, Option, PipelineDefinition, RunConfig, with_overrides
+from schemas.mnist import contract
 
 # A candidate may not be worse than the latest blessed model of its name by more than this
 # (0.1 % = 10 of the 10,000 test images: retraining noise, not a regression).
 MAX_ACCURACY_DROP = 0.001
 
+# The shared real MNIST copy that sits beside the project in this workplace.
+_PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_MNIST_DIR = os.path.normpath(os.path.join(_PROJECT_DIR, "..", "shared", "data", "mnist"))
 
-def eval_config(model_name: str) -> tfma.EvalConfig:
+
+def default_data_dir() -> Optional[str]:
+  """../shared/data/mnist (beside the working dir or the project) if it exists, else None (TFDS)."""
+  for candidate in (os.path.join(os.getcwd(), "..", "shared", "data", "mnist"), SHARED_MNIST_DIR):
+    if os.path.isdir(candidate):
+      return os.path.normpath(candidate)
+  return None
+
+
+def eval_config(model_name: str):
   """Test accuracy must reach the model's tutorial bound and not regress on the baseline."""
+  import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
   return tfma.EvalConfig(
-      model_specs=[tfma.ModelSpec(signature_name="serving_default",
-                                  label_key=features.LABEL_KEY,
-                                  prediction_key="probabilities")],
+      model_specs=[tfma.ModelSpec(signature_name=contract.PREDICT_SIGNATURE,
+                                  label_key=contract.LABEL_KEY,
+                                  prediction_key=contract.OUTPUT_PROBABILITIES)],
       slicing_specs=[tfma.SlicingSpec()],
       metrics_specs=[tfma.MetricsSpec(metrics=[
           tfma.MetricConfig(class_name="ExampleCount"),
@@ -30,21 +43,51 @@ def eval_config(model_name: str) -> tfma.EvalConfig:
               class_name="SparseCategoricalAccuracy",
               threshold=tfma.MetricThreshold(
                   value_threshold=tfma.GenericValueThreshold(
-                      lower_bound={"value": mnist_model.ACCURACY_BOUNDS[model_name]}),
+                      lower_bound={"value": recipes.ACCURACY_BOUNDS[model_name]}),
                   change_threshold=tfma.GenericChangeThreshold(
                       direction=tfma.MetricDirection.HIGHER_IS_BETTER,
                       absolute={"value": -MAX_ACCURACY_DROP}))),
       ])])
 
 
-def create_pipeline(config: configs.PipelineConfig, mnist: configs.MnistConfig,
-                    recipe: mnist_model.TrainingRecipe) -> tfx_pipeline.Pipeline:
-  example_gen = (MnistIdxExampleGen(data_dir=mnist.data_dir) if mnist.data_dir
-                 else MnistTfdsExampleGen())
-  return pipeline.create_pipeline(config, example_gen, pipeline.ModelSpec(
-      schema_file=os.path.join(mnist.schema_dir, "schema.pbtxt"),
-      preprocessing_fn="models.mnist.preprocessing.preprocessing_fn",
-      run_fn="models.mnist.model.run_fn",
-      custom_config={"recipe": recipe.to_json()},
-      eval_config=eval_config(recipe.model),
-      compare_to_baseline=True))
+class MnistDefinition(PipelineDefinition):
+  name = "mnist"
+  dataset = "mnist"
+  serving_model_name = contract.SERVING_MODEL_NAME
+  models = recipes.MODEL_NAMES
+  default_model = "softmax"
+  options = (
+      Option("--data-dir", str, None, "directory with the four MNIST IDX files (default: "
+             "../shared/data/mnist if present, else tensorflow-datasets)"),
+  )
+
+  def configure(self, model: Optional[str], values: Dict[str, Any],
+                recipe_overrides: Dict[str, int]) -> RunConfig:
+    # Cheap checks first: a bad flag or file fails in a second, before TF loads.
+    from components.mnist_idx_example_gen import idx_reader  # pylint: disable=import-outside-toplevel
+    model = self.check_model(model)
+    data_dir = values.get("data_dir") or default_data_dir()
+    if data_dir is not None:
+      data_dir = os.path.abspath(data_dir)
+      try:
+        idx_reader.validate_data_dir(data_dir)
+      except idx_reader.IdxFormatError as e:
+        raise DefinitionError(str(e)) from None
+    recipe = with_overrides(recipes.default_recipe(model), recipe_overrides)
+    source = data_dir or "tensorflow-datasets (mnist)"
+    return RunConfig(model=model, recipe=recipe, data_uri=data_dir,
+                     description=f"data {source}, model {model}, {recipe.describe()}")
+
+  def build(self, config: RunConfig, runtime):
+    from components.mnist_idx_example_gen.component import MnistIdxExampleGen  # pylint: disable=import-outside-toplevel
+    from components.mnist_tfds_example_gen.component import MnistTfdsExampleGen  # pylint: disable=import-outside-toplevel
+    from pipelines import pipeline  # pylint: disable=import-outside-toplevel
+    example_gen = (MnistIdxExampleGen(data_dir=config.data_uri) if config.data_uri
+                   else MnistTfdsExampleGen())
+    return pipeline.create_pipeline(self.pipeline_name(config.model), runtime, example_gen,
+                                    pipeline.ModelSpec(
+        preprocessing_fn="models.mnist.preprocessing.preprocessing_fn",
+        run_fn="models.mnist.model.run_fn",
+        custom_config={RECIPE_KEY: config.recipe.to_json()},
+        eval_config=eval_config(config.model),
+        compare_to_baseline=True))

@@ -2,7 +2,9 @@
 
 ingest → validate (StatisticsGen, ImportSchemaGen, ExampleValidator) →
 Transform → Trainer → Evaluator → Pusher. Each pipeline supplies only its
-ExampleGen and a `ModelSpec` describing what is specific to it.
+ExampleGen and a `ModelSpec` describing what is specific to it; a runner
+supplies the `PipelineRuntime` (root, metadata, schema and serving locations,
+Beam flags). Nothing here knows which machine or orchestrator runs it.
 """
 
 import dataclasses
@@ -15,18 +17,19 @@ from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGe
 from tfx.dsl.components.base import base_component
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
-from tfx.orchestration import metadata, pipeline as tfx_pipeline
+from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import pusher_pb2, trainer_pb2, transform_pb2
 from tfx.types import Channel, standard_artifacts
 
 from components.idempotent_pusher.component import IdempotentPusher
-from pipelines import configs
+from pipelines.definition import PipelineRuntime
+
+BASELINE_RESOLVER_ID = "latest_blessed_model_resolver"
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
   """The pipeline-specific parts of the graph."""
-  schema_file: str
   preprocessing_fn: str  # dotted path, importable where the pipeline runs
   run_fn: str
   custom_config: Dict[str, Any]
@@ -34,10 +37,10 @@ class ModelSpec:
   compare_to_baseline: bool = False
 
 
-def create_pipeline(config: configs.PipelineConfig, example_gen: base_component.BaseComponent,
-                    spec: ModelSpec) -> tfx_pipeline.Pipeline:
+def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
+                    example_gen: base_component.BaseComponent, spec: ModelSpec) -> tfx_pipeline.Pipeline:
   statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
-  schema_gen = ImportSchemaGen(schema_file=spec.schema_file)
+  schema_gen = ImportSchemaGen(schema_file=runtime.schema_uri)
   example_validator = ExampleValidator(
       statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
   # Transform analyzes the train split and exports the transform graph; it does not
@@ -68,7 +71,7 @@ def create_pipeline(config: configs.PipelineConfig, example_gen: base_component.
         strategy_class=LatestBlessedModelStrategy,
         model=Channel(type=standard_artifacts.Model),
         model_blessing=Channel(type=standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
+    ).with_id(BASELINE_RESOLVER_ID)
     components.append(resolver)
     baseline = resolver.outputs["model"]
   evaluator = Evaluator(
@@ -81,13 +84,12 @@ def create_pipeline(config: configs.PipelineConfig, example_gen: base_component.
       model=trainer.outputs["model"],
       model_blessing=evaluator.outputs["blessing"],
       push_destination=pusher_pb2.PushDestination(
-          filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=config.serving_dir)),
+          filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=runtime.serving_dir)),
   ).with_id("Pusher")
   return tfx_pipeline.Pipeline(
-      pipeline_name=config.pipeline_name,
-      pipeline_root=config.pipeline_root,
+      pipeline_name=pipeline_name,
+      pipeline_root=runtime.pipeline_root,
       components=components + [evaluator, pusher],
-      enable_cache=config.enable_cache,
-      metadata_connection_config=metadata.sqlite_metadata_connection_config(
-          config.metadata_path),
-      beam_pipeline_args=config.beam_pipeline_args)
+      enable_cache=runtime.enable_cache,
+      metadata_connection_config=runtime.metadata_connection_config,
+      beam_pipeline_args=list(runtime.beam_pipeline_args))

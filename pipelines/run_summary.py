@@ -1,7 +1,10 @@
 """Reads what a finished run produced back out of ML Metadata.
 
 MLMD is the pipeline's record of truth (cached executions included), so the
-summary is built from it rather than from the runner's memory.
+summary is built from it rather than from the runner's memory: outputs,
+blessing, pushed version, and per-component seconds from the executions'
+MLMD timestamps (registered → published). Takes any ConnectionConfig
+(pipelines/metadata.py), SQLite or MySQL.
 """
 
 import dataclasses
@@ -12,7 +15,10 @@ import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
+from pipelines import metadata
+
 _OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
+_NODE_CONTEXT = "node"  # TFX's context type per pipeline node, named "<pipeline>.<node id>"
 
 
 @dataclasses.dataclass
@@ -92,15 +98,31 @@ def _anomalies(anomalies_uri: str) -> Dict[str, List[str]]:
   return found
 
 
-def latest_run(metadata_path: str, pipeline_name: str) -> RunSummary:
-  """Summarises the newest run of `pipeline_name` in the SQLite MLMD at metadata_path."""
-  config = metadata_store_pb2.ConnectionConfig()
-  config.sqlite.filename_uri = metadata_path
-  config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-  store = mlmd.MetadataStore(config)
+def _component_times(store: mlmd.MetadataStore, pipeline_name: str,
+                     executions: List[metadata_store_pb2.Execution]):
+  """(seconds by node id in start order, node ids whose execution was a cache hit)."""
+  seconds, cached = {}, []
+  for execution in sorted(executions, key=lambda e: (e.create_time_since_epoch, e.id)):
+    nodes = [c.name for c in store.get_contexts_by_execution(execution.id)
+             if c.type == _NODE_CONTEXT and c.name.startswith(pipeline_name + ".")]
+    if not nodes:
+      continue
+    node = nodes[0][len(pipeline_name) + 1:]
+    seconds[node] = round(
+        (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000, 2)
+    if execution.last_known_state == metadata_store_pb2.Execution.CACHED:
+      cached.append(node)
+  return seconds, cached
+
+
+def latest_run(connection_config: metadata_store_pb2.ConnectionConfig,
+               pipeline_name: str) -> RunSummary:
+  """Summarises the newest run of `pipeline_name` in the metadata store."""
+  store = mlmd.MetadataStore(connection_config)
+  where = metadata.describe(connection_config)
   pipeline_ctx = store.get_context_by_type_and_name("pipeline", pipeline_name)
   if pipeline_ctx is None:
-    raise ValueError(f"{metadata_path}: no run of pipeline '{pipeline_name}' recorded")
+    raise ValueError(f"{where}: no run of pipeline '{pipeline_name}' recorded")
   pipeline_execs = {e.id for e in store.get_executions_by_context(pipeline_ctx.id)}
   runs = sorted(store.get_contexts_by_type("pipeline_run"),
                 key=lambda c: (c.create_time_since_epoch, c.id), reverse=True)
@@ -109,9 +131,11 @@ def latest_run(metadata_path: str, pipeline_name: str) -> RunSummary:
     if any(e.id in pipeline_execs for e in executions):
       break
   else:
-    raise ValueError(f"{metadata_path}: no run of pipeline '{pipeline_name}' recorded")
+    raise ValueError(f"{where}: no run of pipeline '{pipeline_name}' recorded")
 
   summary = RunSummary(pipeline=pipeline_name, run_id=run.name)
+  summary.component_seconds, summary.cached_components = _component_times(
+      store, pipeline_name, executions)
   events = store.get_events_by_execution_ids([e.id for e in executions])
   output_ids = [ev.artifact_id for ev in events if ev.type in _OUTPUT_EVENTS]
   types = {t.id: t.name for t in store.get_artifact_types()}

@@ -1,4 +1,4 @@
-"""Runs a TFX pipeline with LocalDagRunner: quiet terminal, progress, timings.
+"""The local runner's terminal: quiet logs, one progress line per component.
 
 TF, absl, Beam and Keras write a lot; all of it (Python logging and the raw
 stdout/stderr file descriptors, where TF's C++ logs and the harmless
@@ -108,14 +108,3 @@ def quiet_logs(log_path: str) -> Iterator[None]:
     root.handlers, root.level = old_handlers, old_level
     sys.stdout.flush()
     sys.stderr.flush()
-
-
-def run(pipeline, progress: ProgressHandler) -> List[ComponentTiming]:
-  """Runs the pipeline in-process and returns per-component timings."""
-  from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # pylint: disable=import-outside-toplevel
-  logging.getLogger().addHandler(progress)
-  try:
-    LocalDagRunner().run(pipeline)
-  finally:
-    logging.getLogger().removeHandler(progress)
-  return progress.timings

@@ -1,0 +1,70 @@
+"""Pipeline definitions by name; the CLI only dispatches, so a new pipeline needs no CLI change."""
+
+import argparse
+
+import pytest
+
+from pipelines import registry
+from pipelines.definition import DefinitionError, Option, PipelineDefinition, RunConfig
+from runners import cli
+
+
+def test_registered_pipelines():
+  assert sorted(registry.PIPELINES) == ["mnist", "regression"]
+  mnist, regression = registry.get("mnist"), registry.get("regression")
+  assert mnist.models == ("softmax", "mlp", "cnn") and mnist.default_model == "softmax"
+  assert regression.models == ("linear",)
+  assert [o.flag for o in mnist.options] == ["--data-dir"]
+  assert [o.flag for o in regression.options] == ["--examples", "--noise", "--seed"]
+  assert mnist.pipeline_name("cnn") == "mnist_cnn"
+
+
+def test_configure_validates_and_applies_recipe_overrides():
+  regression = registry.get("regression")
+  config = regression.configure(None, {"examples": 50}, {"epochs": 4, "train_steps": None})
+  assert config.model == "linear" and config.recipe.epochs == 4
+  assert config.settings["generator"].num_examples == 50
+  with pytest.raises(DefinitionError, match="--train-steps must be a positive integer, got 0"):
+    regression.configure(None, {}, {"epochs": None, "train_steps": 0})
+  with pytest.raises(DefinitionError, match="--model cnn: unknown regression model"):
+    regression.configure("cnn", {}, {})
+
+
+class _ToyDefinition(PipelineDefinition):
+  name = "toy"
+  dataset = "regression"
+  serving_model_name = "toy"
+  models = ("tiny",)
+  default_model = "tiny"
+  options = (Option("--size", int, 3, "toy size"),)
+
+  def configure(self, model, values, recipe_overrides):
+    if values.get("size", 3) > 10:
+      raise DefinitionError("--size must be at most 10")
+    return RunConfig(model=self.check_model(model), recipe=None, data_uri=None,
+                     description="toy", settings={"size": values.get("size", 3)})
+
+  def build(self, config, runtime):
+    raise NotImplementedError
+
+
+def test_a_third_pipeline_is_dispatched_without_touching_the_cli(monkeypatch):
+  monkeypatch.setitem(registry.PIPELINES, "toy", _ToyDefinition())
+  args = cli._parser().parse_args(["run", "--pipeline", "toy", "--size", "7"])  # pylint: disable=protected-access
+  definition = registry.get(args.pipeline)
+  values = cli._pipeline_values(args, definition)  # pylint: disable=protected-access
+  assert values == {"size": 7}
+  assert definition.configure(args.model, values, {}).settings == {"size": 7}
+  # Its flag is rejected for the others, and theirs for it.
+  args = cli._parser().parse_args(["run", "--pipeline", "mnist", "--size", "7"])  # pylint: disable=protected-access
+  with pytest.raises(cli.UserError, match="--size does not apply to the mnist pipeline"):
+    cli._pipeline_values(args, registry.get("mnist"))  # pylint: disable=protected-access
+  args = cli._parser().parse_args(["run", "--pipeline", "toy", "--noise", "1"])  # pylint: disable=protected-access
+  with pytest.raises(cli.UserError, match="--noise does not apply to the toy pipeline"):
+    cli._pipeline_values(args, definition)  # pylint: disable=protected-access
+
+
+def test_parser_errors_are_one_line_user_errors():
+  with pytest.raises(cli.UserError, match="invalid choice: 'nope'"):
+    cli._parser().parse_args(["run", "--pipeline", "nope"])  # pylint: disable=protected-access
+  assert isinstance(cli._parser(), argparse.ArgumentParser)  # pylint: disable=protected-access

@@ -1,0 +1,1 @@
+"""Where pipelines run: the local runner, the Kubeflow compiler, and the `mnist-tfx` CLI."""

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test bench clean-home
+.PHONY: run test test-fast bench clean-home
 
 $(STAMP): setup.py constraints.txt
 	@if [ -z "$(PYTHON)" ] || ! "$(PYTHON)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -25,8 +25,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
+# The inner loop: everything but the end-to-end pipeline runs and the slow tests (~2 min).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not e2e" $(ARGS)
+
 bench: $(STAMP)
-	$(BIN)/python bench/run_bench.py $(ARGS)
+	$(BIN)/python -m bench.run_bench $(ARGS)
 
 clean-home:
 	rm -rf tfx_home

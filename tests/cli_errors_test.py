@@ -1,18 +1,13 @@
-"""Bad input to `mnist-tfx`: one clear line on stderr, exit 2, nothing pushed."""
+"""Bad input to `mnist-tfx`: one clear line on stderr, exit 2, nothing run or pushed."""
 
 import gzip
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from components.mnist_idx_example_gen import idx_reader
 from tests import fixtures
-
-CLI = [sys.executable, "-m", "pipelines.cli", "run", "--pipeline", "mnist"]
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _copy_mnist(dst):
@@ -52,48 +47,68 @@ def _break_count(d):
   return "train-labels-idx1-ubyte.gz: 59999 labels but"
 
 
+def _assert_one_line_error(proc, expected: str, exact: bool = False) -> None:
+  assert proc.returncode == 2, proc.stdout + proc.stderr
+  lines = proc.stderr.strip().splitlines()
+  assert len(lines) == 1, proc.stderr
+  if exact:
+    assert lines[0] == f"mnist-tfx: error: {expected}"
+  else:
+    assert lines[0].startswith("mnist-tfx: error: ") and expected in lines[0], lines[0]
+  assert "Traceback" not in proc.stdout + proc.stderr
+
+
 @fixtures.needs_mnist
 @pytest.mark.parametrize("breaker", [_break_missing, _break_magic, _break_truncated, _break_count])
 def test_bad_data_dir_fails_with_one_line(tmp_path, breaker):
   data_dir, home = str(tmp_path / "data"), str(tmp_path / "home")
   _copy_mnist(data_dir)
   expected = breaker(data_dir)
-  proc = subprocess.run(CLI + ["--data-dir", data_dir, "--home", home],
-                        capture_output=True, text=True, cwd=ROOT, timeout=120)
-  assert proc.returncode == 2, proc.stderr
-  lines = proc.stderr.strip().splitlines()
-  assert len(lines) == 1, proc.stderr
-  assert lines[0].startswith("mnist-tfx: error: ") and expected in lines[0], lines[0]
-  assert "Traceback" not in proc.stdout + proc.stderr
+  proc = fixtures.run_cli(["run", "--pipeline", "mnist", "--data-dir", data_dir, "--home", home],
+                          timeout=120)
+  _assert_one_line_error(proc, expected)
   assert not os.path.exists(os.path.join(home, "serving"))
   assert not os.path.exists(os.path.join(home, "metadata.db"))
 
 
 def test_nonexistent_data_dir(tmp_path):
-  proc = subprocess.run(CLI + ["--data-dir", str(tmp_path / "nope"), "--home", str(tmp_path / "h")],
-                        capture_output=True, text=True, cwd=ROOT, timeout=120)
-  assert proc.returncode == 2
-  assert proc.stderr.strip() == f"mnist-tfx: error: {tmp_path / 'nope'}: data directory not found"
+  proc = fixtures.run_cli(["run", "--pipeline", "mnist", "--data-dir", str(tmp_path / "nope"),
+                           "--home", str(tmp_path / "h")], timeout=120)
+  _assert_one_line_error(proc, f"{tmp_path / 'nope'}: data directory not found", exact=True)
 
 
-@fixtures.needs_mnist
-def test_unknown_model_and_bad_epochs(tmp_path):
-  for extra, expected in (
-      (["--model", "lenet"], "--model lenet: unknown MNIST model"),
-      (["--epochs", "0"], "--epochs must be a positive integer, got 0")):
-    proc = subprocess.run(CLI + ["--home", str(tmp_path)] + extra,
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert proc.returncode == 2 and expected in proc.stderr, proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+@pytest.mark.parametrize("extra, expected", [
+    (["--model", "lenet"], "--model lenet: unknown mnist model, expected one of softmax, mlp, cnn"),
+    (["--epochs", "0"], "--epochs must be a positive integer, got 0"),
+    (["--train-steps", "-5"], "--train-steps must be a positive integer, got -5"),
+    (["--epochs", "x"], "argument --epochs: invalid int value: 'x'"),
+    (["--noise", "0.1"], "--noise does not apply to the mnist pipeline (it is a regression flag)"),
+    (["--examples", "100"], "--examples does not apply to the mnist pipeline (it is a regression flag)"),
+])
+def test_bad_mnist_flags(tmp_path, extra, expected):
+  proc = fixtures.run_cli(["run", "--pipeline", "mnist", "--home", str(tmp_path)] + extra, timeout=300)
+  _assert_one_line_error(proc, expected, exact=True)
+  assert os.listdir(tmp_path) == []  # nothing run, nothing recorded
 
 
-def test_bad_regression_flags(tmp_path):
-  cli = [sys.executable, "-m", "pipelines.cli", "run", "--pipeline", "regression", "--home", str(tmp_path)]
-  for extra, expected in (
-      (["--examples", "2"], "regression data: num_examples must be at least 3, got 2"),
-      (["--noise", "-0.1"], "regression data: noise_stddev must be >= 0, got -0.1"),
-      (["--model", "softmax"], "--model softmax: unknown regression model, expected one of linear")):
-    proc = subprocess.run(cli + extra, capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.strip() == f"mnist-tfx: error: {expected}"
-  assert not os.path.exists(tmp_path / "metadata.db")
+@pytest.mark.parametrize("extra, expected", [
+    (["--examples", "2"], "regression data: num_examples must be at least 3, got 2"),
+    (["--noise", "-0.1"], "regression data: noise_stddev must be >= 0, got -0.1"),
+    (["--model", "softmax"], "--model softmax: unknown regression model, expected one of linear"),
+    (["--data-dir", "/tmp"], "--data-dir does not apply to the regression pipeline (it is a mnist flag)"),
+])
+def test_bad_regression_flags(tmp_path, extra, expected):
+  proc = fixtures.run_cli(["run", "--pipeline", "regression", "--home", str(tmp_path)] + extra,
+                          timeout=300)
+  _assert_one_line_error(proc, expected, exact=True)
+  assert os.listdir(tmp_path) == []
+
+
+def test_unusable_home(tmp_path):
+  a_file = tmp_path / "file"
+  a_file.write_text("not a directory")
+  proc = fixtures.run_cli(["run", "--pipeline", "regression", "--home", str(a_file)], timeout=300)
+  _assert_one_line_error(proc, f"--home {a_file}: is a file, not a directory", exact=True)
+  below_a_file = a_file / "home"
+  proc = fixtures.run_cli(["run", "--pipeline", "regression", "--home", str(below_a_file)], timeout=300)
+  _assert_one_line_error(proc, f"--home {below_a_file}: cannot create it (Not a directory)", exact=True)

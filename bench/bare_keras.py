@@ -9,16 +9,17 @@ The arrays go in through tf.data, not `fit(x=numpy)`: with numpy inputs tf_keras
 stall a competent baseline would not keep.
 """
 
-import argparse
-import dataclasses
-import json
-import os
-import sys
 import time
 
 STARTED = time.monotonic()
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import models  # noqa: F401,E402  (first: the Keras 2 switch, before TensorFlow loads)
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
@@ -27,21 +28,22 @@ import tf_keras as keras  # noqa: E402
 
 from components.mnist_idx_example_gen import idx_reader  # noqa: E402
 from models.mnist import model as mnist_model  # noqa: E402
-from pipelines import configs  # noqa: E402
+from models.mnist import recipes  # noqa: E402
+from pipelines import mnist_pipeline  # noqa: E402
 
 
 def main() -> None:
   parser = argparse.ArgumentParser()
   parser.add_argument("--model", default="cnn")
   parser.add_argument("--epochs", type=int)
-  parser.add_argument("--data-dir", default=configs.default_data_dir())
+  parser.add_argument("--data-dir", default=mnist_pipeline.default_data_dir())
   args = parser.parse_args()
-  recipe = mnist_model.default_recipe(args.model)
+  recipe = recipes.default_recipe(args.model)
   if args.epochs:
     recipe = dataclasses.replace(recipe, epochs=args.epochs)
   train_x, train_y = idx_reader.read_pair(idx_reader.find_pair(args.data_dir, "train"))
   test_x, test_y = idx_reader.read_pair(idx_reader.find_pair(args.data_dir, "t10k"))
-  n = mnist_model.TRAIN_EXAMPLES  # the pipeline's train split: the first 55,000
+  n = recipes.TRAIN_EXAMPLES  # the pipeline's train split: the first 55,000
   x = (train_x[:n].reshape(-1, 784) / 255.0).astype(np.float32)
   y = train_y[:n].astype(np.int64)
   keras.utils.set_random_seed(0)

@@ -8,15 +8,14 @@ measures examples/s of (a) iterating one epoch and (b) one epoch of
 arrays already in memory. Prints one JSON line.
 """
 
-import argparse
-import glob
-import json
-import os
-import sys
-import time
+import models  # noqa: F401  (first: the Keras 2 switch, before TensorFlow loads)
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import argparse  # noqa: E402
+import glob  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import time  # noqa: E402
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
@@ -28,6 +27,7 @@ from tfx.components.util import tfxio_utils  # noqa: E402
 from tfx.types import standard_artifacts  # noqa: E402
 
 from models.mnist import model as mnist_model  # noqa: E402
+from models.mnist import recipes  # noqa: E402
 
 
 def _latest(pattern: str) -> str:
@@ -45,7 +45,7 @@ def main() -> None:
   parser.add_argument("--pipeline-root", required=True, help="<home>/pipelines/mnist_<model>")
   parser.add_argument("--model", default="mlp")
   args = parser.parse_args()
-  recipe = mnist_model.default_recipe(args.model)
+  recipe = recipes.default_recipe(args.model)
   examples = standard_artifacts.Examples()
   examples.uri = _latest(os.path.join(args.pipeline_root, "MnistIdxExampleGen", "examples", "*"))
   examples.split_names = '["train", "eval", "test"]'

@@ -7,15 +7,16 @@ converted to its `image_floats` / `image_class` TFRecord format. Prints one
 JSON line: wall seconds and its Evaluator's accuracy.
 """
 
-import argparse
-import json
-import os
-import sys
 import time
 
 STARTED = time.monotonic()
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import models  # noqa: F401,E402  (first: the Keras 2 switch, before TensorFlow loads)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 

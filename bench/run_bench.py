@@ -23,9 +23,9 @@ import tempfile
 import time
 from typing import Any, Dict, List, Tuple
 
+from pipelines import mnist_pipeline
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-from pipelines import configs  # noqa: E402  pylint: disable=wrong-import-position
 
 PY = sys.executable
 
@@ -46,7 +46,7 @@ def last_json(text: str) -> Dict[str, Any]:
 
 def ours(model: str, home: str, data_dir: str, log, *extra: str) -> Dict[str, Any]:
   summary_path = os.path.join(home, f"summary-{time.time_ns()}.json")
-  wall, code, _, rss = timed([PY, "-m", "pipelines.cli", "run", "--pipeline", "mnist", "--model",
+  wall, code, _, rss = timed([PY, "-m", "runners.cli", "run", "--pipeline", "mnist", "--model",
                               model, "--data-dir", data_dir, "--home", home,
                               "--summary-json", summary_path, *extra], log)
   with open(summary_path) as f:
@@ -64,14 +64,14 @@ def one_round(data_dir: str, work: str, converted: str, log, skip_official: bool
   result["mlp_rerun_after_first"] = ours("mlp", mlp_home, data_dir, log)
   result["mlp_rerun_cached"] = ours("mlp", mlp_home, data_dir, log)
   result["mlp_trainer_only_change"] = ours("mlp", mlp_home, data_dir, log, "--epochs", "9")
-  wall, code, out, rss = timed([PY, "bench/input_throughput.py", "--pipeline-root",
+  wall, code, out, rss = timed([PY, "-m", "bench.input_throughput", "--pipeline-root",
                                 os.path.join(mlp_home, "pipelines", "mnist_mlp")], log)
   result["p4"] = {**last_json(out), "wall_s": round(wall, 2)} if code == 0 else {"exit": code}
   result["cnn"] = ours("cnn", os.path.join(work, "cnn"), data_dir, log)
-  wall, code, out, rss = timed([PY, "bench/bare_keras.py", "--model", "cnn", "--data-dir", data_dir], log)
+  wall, code, out, rss = timed([PY, "-m", "bench.bare_keras", "--model", "cnn", "--data-dir", data_dir], log)
   result["bare_cnn"] = {**last_json(out), "process_wall_s": round(wall, 2), "peak_rss_mib": rss}
   if not skip_official:
-    wall, code, out, rss = timed([PY, "bench/official_tfx_mnist.py", "--data-dir", data_dir,
+    wall, code, out, rss = timed([PY, "-m", "bench.official_tfx_mnist", "--data-dir", data_dir,
                                   "--work-dir", os.path.join(work, "official"),
                                   "--converted", converted], log)
     result["official"] = ({**last_json(out), "process_wall_s": round(wall, 2), "peak_rss_mib": rss}
@@ -93,7 +93,7 @@ def median(rounds: List[Dict[str, Any]], *path: str):
 def main() -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--runs", type=int, default=3)
-  parser.add_argument("--data-dir", default=configs.default_data_dir())
+  parser.add_argument("--data-dir", default=mnist_pipeline.default_data_dir())
   parser.add_argument("--skip-official", action="store_true")
   args = parser.parse_args()
   if not args.data_dir:
@@ -106,7 +106,7 @@ def main() -> int:
   rounds = []
   with open(log_path, "w") as log:
     if not args.skip_official:
-      subprocess.run([PY, "-c", "import sys; sys.path.insert(0, '.'); from bench.official_tfx_mnist "
+      subprocess.run([PY, "-c", "from bench.official_tfx_mnist "
                       f"import convert; convert({args.data_dir!r}, {converted!r})"],
                      cwd=ROOT, check=True, stdout=log, stderr=log)
     for i in range(args.runs):

@@ -1,4 +1,1 @@
-"""TFX 1.16 trainer code is tf-keras (Keras 2); pin tf.keras to it before TF loads."""
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+"""Serving side: TF Serving-compatible model server, clients, deployment files."""

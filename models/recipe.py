@@ -4,9 +4,9 @@ import dataclasses
 import json
 from typing import Type, TypeVar
 
-T = TypeVar("T", bound="JsonRecipe")
+from components.recipe_trainer import RECIPE_KEY  # noqa: F401  (the Trainer's custom_config key)
 
-RECIPE_KEY = "recipe"  # the Trainer custom_config key pipelines put the recipe JSON under
+T = TypeVar("T", bound="JsonRecipe")
 
 
 class JsonRecipe:

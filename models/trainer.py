@@ -4,12 +4,13 @@ A model module describes itself with a `TrainerModule` and its `run_fn` calls
 `run(fn_args, module)`: the recipe comes from the Trainer's custom_config (an
 error if missing — a silent default would train a model nobody asked for), the
 input pipeline applies the Transform graph to raw examples, `fit` writes
-TensorBoard logs to the run dir, and the module's own exporter writes the
-serving SavedModel.
+TensorBoard logs to the run dir, the module's own exporter writes the serving
+SavedModel, and TF Serving warmup requests built from real eval examples go
+into it (models/warmup.py).
 """
 
 import dataclasses
-from typing import Any, Callable, Dict, Optional, Type
+from typing import Any, Callable, Dict, List, Optional, Sequence, Type
 
 import tensorflow_transform as tft
 import tf_keras as keras
@@ -17,7 +18,10 @@ from absl import logging
 from tfx.components.trainer.fn_args_utils import FnArgs
 
 from models import input_pipeline
+from serving import warmup
 from models.recipe import RECIPE_KEY, JsonRecipe
+
+WARMUP_EXAMPLES = 8  # real eval examples per warmup request: enough to trace batched shapes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +32,8 @@ class TrainerModule:
   label_key: str  # the transformed label feature
   shuffle_buffer: int  # examples; the whole train split where it fits
   export: Callable[[keras.Model, tft.TFTransformOutput, str], None]
+  # serialized raw eval examples -> the PredictionLogs to replay (one per signature)
+  warmup_requests: Callable[[Sequence[bytes]], List[Any]]
   eval_batch_size: int = 1000
   after_fit: Optional[Callable[[keras.Model], None]] = None  # e.g. log learned weights
 
@@ -63,3 +69,5 @@ def run(fn_args: FnArgs, module: TrainerModule) -> None:
   if module.after_fit:
     module.after_fit(model)
   module.export(model, tf_transform_output, fn_args.serving_model_dir)
+  warmup.write(fn_args.serving_model_dir, module.warmup_requests(
+      warmup.first_examples(fn_args.eval_files, WARMUP_EXAMPLES)))

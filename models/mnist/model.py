@@ -4,19 +4,24 @@
 reads the raw examples, applies the Transform graph in tf.data, trains the
 model named in the recipe, and exports a SavedModel whose `serving_default`
 takes serialized raw tf.Examples (input `examples`) and returns
-`probabilities` [N, 10] and `classes` [N] (names in schemas/mnist/contract.py).
+`probabilities` [N, 10] and `classes` [N] (names in schemas/mnist/contract.py),
+and a `classification` signature shaped for TF Serving's Classify API
+(`inputs` → `scores` [N, 10], `classes` [N, 10] digit labels).
 """
 
-from typing import List
+from typing import List, Sequence
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
 from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
 
 from models import input_pipeline, serving_export, trainer
+from serving import warmup
 from models.keras_model import FastTracingModel
 from models.mnist.recipes import TRAIN_EXAMPLES, TrainingRecipe
+from schemas import signatures
 from schemas.mnist import contract
 
 IMAGE_XF = contract.transformed_name(contract.IMAGE_KEY)
@@ -91,25 +96,51 @@ class _ServingModule(serving_export.ServingModule):
     feature_spec.pop(contract.LABEL_KEY)
     self._feature_spec = feature_spec
 
+  def _probabilities(self, examples):
+    transformed = self.transform(tf.io.parse_example(examples, self._feature_spec))
+    return tf.nn.softmax(self.model({IMAGE_XF: transformed[IMAGE_XF]}))
+
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=contract.PREDICT_INPUT)],
                autograph=False)  # no Python control flow; AutoGraph cost ~2.5 s
   def serve_examples(self, examples):
-    transformed = self.transform(tf.io.parse_example(examples, self._feature_spec))
-    probabilities = tf.nn.softmax(self.model({IMAGE_XF: transformed[IMAGE_XF]}))
+    probabilities = self._probabilities(examples)
     return {contract.OUTPUT_PROBABILITIES: probabilities,
             contract.OUTPUT_CLASSES: tf.argmax(probabilities, axis=1, output_type=tf.int64)}
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=signatures.CLASSIFY_INPUTS)],
+               autograph=False)
+  def classify_examples(self, inputs):
+    """TF Serving's Classify convention: scores and string labels, both [N, num_classes]."""
+    scores = self._probabilities(inputs)
+    labels = tf.constant([str(digit) for digit in range(contract.NUM_CLASSES)])
+    return {signatures.CLASSIFY_OUTPUT_SCORES: scores,
+            signatures.CLASSIFY_OUTPUT_CLASSES: tf.tile(labels[None, :], [tf.shape(scores)[0], 1])}
 
 
 def export_serving_model(model: keras.Model, tf_transform_output: tft.TFTransformOutput,
                          export_dir: str) -> None:
   module = _ServingModule(model, tf_transform_output)
-  tf.saved_model.save(module, export_dir,
-                      signatures={contract.PREDICT_SIGNATURE: module.serve_examples})
+  tf.saved_model.save(module, export_dir, signatures={
+      contract.PREDICT_SIGNATURE: module.serve_examples,
+      contract.CLASSIFY_SIGNATURE: module.classify_examples})
+
+
+def warmup_requests(serialized: Sequence[bytes]):
+  """serving_default and classification on real eval images, sent without their labels."""
+  examples = []
+  for record in serialized:
+    example = tf.train.Example.FromString(record)
+    if contract.LABEL_KEY in example.features.feature:
+      del example.features.feature[contract.LABEL_KEY]
+    examples.append(example.SerializeToString())
+  return [warmup.predict_log(contract.PREDICT_SIGNATURE,
+                             {contract.PREDICT_INPUT: np.array(examples, dtype=object)}),
+          warmup.classify_log(contract.CLASSIFY_SIGNATURE, examples)]
 
 
 TRAINER = trainer.TrainerModule(
     recipe_type=TrainingRecipe, build_model=build_model, label_key=LABEL_XF,
-    shuffle_buffer=TRAIN_EXAMPLES, export=export_serving_model)
+    shuffle_buffer=TRAIN_EXAMPLES, export=export_serving_model, warmup_requests=warmup_requests)
 
 
 def run_fn(fn_args: FnArgs) -> None:

@@ -1,11 +1,16 @@
 """The softmax model learns real MNIST, and its serving signature matches Keras."""
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from components import mnist_example_encoding
+from serving import warmup
 from models.mnist import model, recipes
+from schemas import signatures
+from schemas.mnist import contract
 
 
 def test_recipe_round_trips_through_json():
@@ -72,3 +77,32 @@ def test_softmax_learns_and_exported_signature_agrees(mnist_small, mnist_transfo
   np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
   np.testing.assert_allclose(probs, keras_probs, atol=1e-5)
   np.testing.assert_array_equal(out["classes"].numpy(), probs.argmax(1))
+
+  # TF Serving's Classify convention: scores are the probabilities, classes the digit labels.
+  classify = tf.saved_model.load(str(tmp_path)).signatures[contract.CLASSIFY_SIGNATURE]
+  assert list(classify.structured_input_signature[1]) == [signatures.CLASSIFY_INPUTS]
+  classified = classify(**{signatures.CLASSIFY_INPUTS: examples[:20]})
+  np.testing.assert_allclose(classified[signatures.CLASSIFY_OUTPUT_SCORES].numpy(), probs[:20], atol=1e-6)
+  labels = classified[signatures.CLASSIFY_OUTPUT_CLASSES].numpy()
+  assert labels.shape == (20, 10) and labels[0].tolist() == [str(d).encode() for d in range(10)]
+
+
+def test_warmup_requests_replay_against_the_exported_model(mnist_small, mnist_transform, tmp_path):
+  """The records TF Serving replays before serving: valid requests for our own signatures."""
+  _, _, test_x, test_y = mnist_small
+  net = model.build_model(recipes.default_recipe("softmax"))
+  model.export_serving_model(net, mnist_transform, str(tmp_path))
+  serialized = mnist_example_encoding.encode_examples(test_x[:8], test_y[:8])
+  path = warmup.write(str(tmp_path), model.warmup_requests(serialized))
+  assert path == os.path.join(str(tmp_path), "assets.extra", "tf_serving_warmup_requests")
+  logs = warmup.read(str(tmp_path))
+  assert [log.WhichOneof("log_type") for log in logs] == ["predict_log", "classify_log"]
+  loaded = tf.saved_model.load(str(tmp_path))
+  predict = logs[0].predict_log.request
+  inputs = {k: tf.constant(tf.make_ndarray(v)) for k, v in predict.inputs.items()}
+  out = loaded.signatures[predict.model_spec.signature_name](**inputs)
+  assert out[contract.OUTPUT_PROBABILITIES].shape == (8, 10)
+  classify = logs[1].classify_log.request
+  assert classify.model_spec.signature_name == contract.CLASSIFY_SIGNATURE
+  examples = classify.input.example_list.examples
+  assert len(examples) == 8 and all(contract.LABEL_KEY not in e.features.feature for e in examples)

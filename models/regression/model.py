@@ -4,8 +4,13 @@ No ReLU on the output (the tutorial's pitfall: it clips negative predictions
 and can kill the gradient). Exports `serving_default` (serialized
 tf.Example with `x`) and `predict_x` (a plain float tensor `x`, for JSON
 clients); both return `predictions` [N] (names in schemas/regression/contract.py).
+A `regression` signature is shaped for TF Serving's Regress API (`inputs` →
+`outputs` [N]).
 """
 
+from typing import Sequence
+
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
@@ -13,9 +18,11 @@ from absl import logging
 from tfx.components.trainer.fn_args_utils import FnArgs
 
 from models import serving_export, trainer
+from serving import warmup
 from models.keras_model import FastTracingModel
 from models.regression import metrics
 from models.regression.recipes import MODEL_NAMES, TrainingRecipe
+from schemas import signatures
 from schemas.regression import contract
 
 X_XF = contract.transformed_name(contract.X_KEY)
@@ -63,12 +70,36 @@ class _ServingModule(serving_export.ServingModule):
   def serve_x(self, x):
     return self._predict({contract.X_KEY: tf.reshape(x, [-1, 1])})
 
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=signatures.REGRESS_INPUTS)],
+               autograph=False)
+  def regress_examples(self, inputs):
+    """TF Serving's Regress convention: one float output `outputs` [N]."""
+    predictions = self._predict(tf.io.parse_example(inputs, self._feature_spec))
+    return {signatures.REGRESS_OUTPUTS: predictions[contract.OUTPUT_PREDICTIONS]}
+
 
 def export_serving_model(model, tf_transform_output, export_dir: str) -> None:
   module = _ServingModule(model, tf_transform_output)
   tf.saved_model.save(module, export_dir, signatures={
       contract.PREDICT_SIGNATURE: module.serve_examples,
-      contract.PREDICT_X_SIGNATURE: module.serve_x})
+      contract.PREDICT_X_SIGNATURE: module.serve_x,
+      contract.REGRESS_SIGNATURE: module.regress_examples})
+
+
+def warmup_requests(serialized: Sequence[bytes]):
+  """Every signature on real eval examples, sent without `y`."""
+  examples, xs = [], []
+  for record in serialized:
+    example = tf.train.Example.FromString(record)
+    xs.append(example.features.feature[contract.X_KEY].float_list.value[0])
+    if contract.Y_KEY in example.features.feature:
+      del example.features.feature[contract.Y_KEY]
+    examples.append(example.SerializeToString())
+  return [warmup.predict_log(contract.PREDICT_SIGNATURE,
+                             {contract.PREDICT_INPUT: np.array(examples, dtype=object)}),
+          warmup.predict_log(contract.PREDICT_X_SIGNATURE,
+                             {contract.PREDICT_X_INPUT: np.array(xs, np.float32)}),
+          warmup.regress_log(contract.REGRESS_SIGNATURE, examples)]
 
 
 def _log_weights(model: keras.Model) -> None:
@@ -78,7 +109,8 @@ def _log_weights(model: keras.Model) -> None:
 
 TRAINER = trainer.TrainerModule(
     recipe_type=TrainingRecipe, build_model=build_model, label_key=Y_XF,
-    shuffle_buffer=SHUFFLE_BUFFER, export=export_serving_model, after_fit=_log_weights)
+    shuffle_buffer=SHUFFLE_BUFFER, export=export_serving_model, warmup_requests=warmup_requests,
+    after_fit=_log_weights)
 
 
 def run_fn(fn_args: FnArgs) -> None:

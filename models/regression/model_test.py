@@ -7,6 +7,8 @@ import tensorflow as tf
 from components.regression_example_gen.generator import GeneratorConfig, generate_chunk
 from models.regression import metrics, model, preprocessing, recipes
 import schemas
+from schemas import signatures
+from schemas.regression import contract
 from tests import fixtures
 
 
@@ -59,6 +61,16 @@ def test_linear_model_recovers_w_and_b_and_extrapolates(data, transform_output, 
   from_examples = loaded.signatures["serving_default"](examples=_examples(xs))["predictions"].numpy()
   from_floats = loaded.signatures["predict_x"](x=tf.constant(xs))["predictions"].numpy()
   np.testing.assert_allclose(from_examples, from_floats, rtol=1e-6)
+  regress = loaded.signatures[contract.REGRESS_SIGNATURE]
+  assert list(regress.structured_input_signature[1]) == [signatures.REGRESS_INPUTS]
+  from_regress = regress(**{signatures.REGRESS_INPUTS: _examples(xs)})[signatures.REGRESS_OUTPUTS]
+  np.testing.assert_allclose(from_regress.numpy(), from_floats, rtol=1e-6)
+  # Warmup: one request per signature, replayable against the model.
+  logs = model.warmup_requests(_examples(xs).numpy().tolist())
+  assert [log.WhichOneof("log_type") for log in logs] == ["predict_log", "predict_log", "regress_log"]
+  x_request = logs[1].predict_log.request
+  assert x_request.model_spec.signature_name == contract.PREDICT_X_SIGNATURE
+  np.testing.assert_allclose(tf.make_ndarray(x_request.inputs[contract.PREDICT_X_INPUT]), xs)
   # Tutorial's extrapolation check, and no ReLU: x = -1 gives a negative prediction.
   np.testing.assert_allclose(from_floats, [2 * v + 1 for v in xs], atol=0.01)
   assert from_floats[-1] < 0

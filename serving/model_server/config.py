@@ -1,0 +1,185 @@
+"""What the server serves: TF Serving's model config text format, single-model flags, batching.
+
+`--model-config-file` is TF Serving's `model_config_list` text format, parsed by
+protobuf's own text_format into `tensorflow.serving.ModelServerConfig` (unknown
+fields rejected) and validated as server_core.cc validates it. The batching file
+is TF Serving's `BatchingParameters` text format; the pip package has no module
+for that proto, so its descriptor is built here from session_bundle_config.proto's
+field list and parsed by text_format all the same.
+"""
+
+import dataclasses
+import os
+from typing import Dict, List, Optional, Tuple
+
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
+from google.protobuf import wrappers_pb2  # noqa: F401  (registers google/protobuf/wrappers.proto)
+from tensorflow_serving.config import model_server_config_pb2
+
+
+class ServerConfigError(ValueError):
+  """A config the server cannot start with; str() is one line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class VersionPolicy:
+  """file_system_storage_path_source.proto ServableVersionPolicy."""
+  kind: str = "latest"  # latest | all | specific
+  num_versions: int = 1  # latest
+  versions: Tuple[int, ...] = ()  # specific
+
+  def choose(self, available: List[int]) -> List[int]:
+    if self.kind == "all":
+      return sorted(available)
+    if self.kind == "specific":
+      return sorted(v for v in available if v in self.versions)
+    return sorted(available)[-max(1, self.num_versions):]
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+  name: str
+  base_path: str
+  policy: VersionPolicy = VersionPolicy()
+  labels: Tuple[Tuple[str, int], ...] = ()  # version_labels
+
+  @property
+  def label_map(self) -> Dict[str, int]:
+    return dict(self.labels)
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchingConfig:
+  """BatchingParameters with TF Serving's defaults for unset fields (sized for this server)."""
+  max_batch_size: int = 32
+  batch_timeout_micros: int = 1000
+  max_enqueued_batches: int = 100
+  num_batch_threads: int = 1
+  allowed_batch_sizes: Tuple[int, ...] = ()
+
+
+def _validate(models: List[ModelConfig]) -> List[ModelConfig]:
+  seen = set()
+  for model in models:
+    if not model.name:
+      raise ServerConfigError("a model config has no name")
+    if model.name in seen:
+      raise ServerConfigError(f"Illegal to list model {model.name} multiple times in config list")
+    seen.add(model.name)
+    if "://" not in model.base_path and not os.path.isabs(model.base_path):
+      raise ServerConfigError(f"Expected model {model.name} to have an absolute path or URI; "
+                              f"got base_path()={model.base_path}")
+    if "://" not in model.base_path and not os.path.isdir(model.base_path):
+      raise ServerConfigError(f"Could not find base path {model.base_path} for servable {model.name}")
+  return models
+
+
+def parse_model_config(text: str, source: str = "model config") -> List[ModelConfig]:
+  """Models of a `model_config_list` text proto; ServerConfigError for anything TF Serving refuses."""
+  config = model_server_config_pb2.ModelServerConfig()
+  try:
+    text_format.Parse(text, config)
+  except text_format.ParseError as e:
+    raise ServerConfigError(f"{source}: Error parsing text-format ModelServerConfig: {e}") from None
+  if config.WhichOneof("config") != "model_config_list":
+    raise ServerConfigError(f"{source}: only model_config_list is supported "
+                            "(ModelServer does not yet support custom model config)")
+  models = []
+  for entry in config.model_config_list.config:
+    if not entry.model_platform and not entry.model_type:
+      raise ServerConfigError(
+          f"{source}: Illegal setting neither ModelServerConfig::model_type (deprecated) nor "
+          f"ModelServerConfig::model_platform, model name is {entry.name}")
+    if entry.model_platform and entry.model_platform != "tensorflow":
+      raise ServerConfigError(f"{source}: PlatformConfigMap has no entry for platform "
+                              f"{entry.model_platform}")
+    which = entry.model_version_policy.WhichOneof("policy_choice")
+    if which == "all":
+      policy = VersionPolicy("all")
+    elif which == "specific":
+      policy = VersionPolicy("specific", versions=tuple(entry.model_version_policy.specific.versions))
+    else:
+      policy = VersionPolicy("latest", num_versions=entry.model_version_policy.latest.num_versions or 1)
+    models.append(ModelConfig(entry.name, entry.base_path, policy,
+                              tuple(sorted(entry.version_labels.items()))))
+  return _validate(models)
+
+
+def load_model_config(path: str) -> List[ModelConfig]:
+  try:
+    with open(path) as f:
+      text = f.read()
+  except OSError as e:
+    raise ServerConfigError(f"--model-config-file {path}: {e.strerror}") from None
+  return parse_model_config(text, source=path)
+
+
+def single_model(name: str, base_path: str) -> List[ModelConfig]:
+  """--model-name/--model-base-path, as TF Serving's BuildSingleModelConfig."""
+  return _validate([ModelConfig(name, os.path.abspath(base_path) if "://" not in base_path
+                                else base_path)])
+
+
+def _batching_message_class():
+  """tensorflow.serving.BatchingParameters (servables/tensorflow/session_bundle_config.proto)."""
+  pool = descriptor_pool.Default()
+  try:
+    return message_factory.MessageFactory(pool).GetPrototype(
+        pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters"))
+  except KeyError:
+    pass
+  proto = descriptor_pb2.FileDescriptorProto(
+      name="mnist_tfx/batching_parameters.proto", package="tensorflow.serving",
+      dependency=["google/protobuf/wrappers.proto"], syntax="proto3")
+  message = proto.message_type.add(name="BatchingParameters")
+  wrapper = descriptor_pb2.FieldDescriptorProto
+  for name, number, type_name in (
+      ("max_batch_size", 1, ".google.protobuf.Int64Value"),
+      ("batch_timeout_micros", 2, ".google.protobuf.Int64Value"),
+      ("max_enqueued_batches", 3, ".google.protobuf.Int64Value"),
+      ("num_batch_threads", 4, ".google.protobuf.Int64Value"),
+      ("thread_pool_name", 5, ".google.protobuf.StringValue"),
+      ("enable_large_batch_splitting", 8, ".google.protobuf.BoolValue"),
+      ("max_execution_batch_size", 9, ".google.protobuf.Int64Value")):
+    message.field.add(name=name, number=number, type=wrapper.TYPE_MESSAGE,
+                      label=wrapper.LABEL_OPTIONAL, type_name=type_name)
+  message.field.add(name="allowed_batch_sizes", number=6, type=wrapper.TYPE_INT64,
+                    label=wrapper.LABEL_REPEATED)
+  message.field.add(name="pad_variable_length_inputs", number=7, type=wrapper.TYPE_BOOL,
+                    label=wrapper.LABEL_OPTIONAL)
+  pool.Add(proto)
+  return message_factory.MessageFactory(pool).GetPrototype(
+      pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters"))
+
+
+def parse_batching_parameters(text: str, source: str = "batching parameters") -> BatchingConfig:
+  params = _batching_message_class()()
+  try:
+    text_format.Parse(text, params)
+  except text_format.ParseError as e:
+    raise ServerConfigError(f"{source}: Error parsing text-format BatchingParameters: {e}") from None
+  defaults = BatchingConfig()
+  value = lambda field, default: getattr(params, field).value if params.HasField(field) else default  # noqa: E731
+  config = BatchingConfig(
+      max_batch_size=value("max_batch_size", defaults.max_batch_size),
+      batch_timeout_micros=value("batch_timeout_micros", defaults.batch_timeout_micros),
+      max_enqueued_batches=value("max_enqueued_batches", defaults.max_enqueued_batches),
+      num_batch_threads=value("num_batch_threads", defaults.num_batch_threads),
+      allowed_batch_sizes=tuple(params.allowed_batch_sizes))
+  if config.max_batch_size <= 0 or config.num_batch_threads <= 0:
+    raise ServerConfigError(f"{source}: max_batch_size and num_batch_threads must be positive")
+  if config.allowed_batch_sizes and config.allowed_batch_sizes[-1] != config.max_batch_size:
+    raise ServerConfigError(
+        f"{source}: Last entry in allowed_batch_sizes must match max_batch_size; last entry was "
+        f"{config.allowed_batch_sizes[-1]}; expected {config.max_batch_size}")
+  return config
+
+
+def load_batching_parameters(path: Optional[str]) -> BatchingConfig:
+  if path is None:
+    return BatchingConfig()
+  try:
+    with open(path) as f:
+      return parse_batching_parameters(f.read(), source=path)
+  except OSError as e:
+    raise ServerConfigError(f"--batching-parameters-file {path}: {e.strerror}") from None

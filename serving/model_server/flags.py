@@ -1,0 +1,49 @@
+"""`mnist-tfx serve` flags, TF Serving's model_server flags in this project's spelling.
+
+Import-light (argparse and the config parser only): the CLI builds its parser and
+validates a config file before TensorFlow loads.
+"""
+
+DEFAULT_HOST = "127.0.0.1"
+
+
+def add_arguments(parser) -> None:
+  source = parser.add_argument_group("what to serve (one of)")
+  source.add_argument("--model-config-file", help="TF Serving model_config_list text file")
+  source.add_argument("--model-base-path", help="a model's base path: <dir>/<version>/saved_model.pb")
+  parser.add_argument("--model-name", help="the model's name with --model-base-path (default: the "
+                      "directory's name)")
+  parser.add_argument("--host", default=DEFAULT_HOST, help="interface to bind (default 127.0.0.1)")
+  parser.add_argument("--rest-port", type=int, default=8501, help="REST port (default 8501; 0 = any)")
+  parser.add_argument("--grpc-port", type=int, default=8500, help="gRPC port (default 8500; 0 = any)")
+  parser.add_argument("--enable-batching", action="store_true",
+                      help="merge concurrent Predict calls into batches")
+  parser.add_argument("--batching-parameters-file",
+                      help="TF Serving BatchingParameters text file (with --enable-batching)")
+  parser.add_argument("--file-system-poll-wait-seconds", type=float, default=1.0,
+                      help="how often to look for new versions (default 1)")
+
+
+def configure(args):
+  """(models, batching config) from the parsed flags; ServerConfigError (one line) if unusable."""
+  import os  # pylint: disable=import-outside-toplevel
+  from serving.model_server import config as server_config  # pylint: disable=import-outside-toplevel
+  if bool(args.model_config_file) == bool(args.model_base_path):
+    raise server_config.ServerConfigError(
+        "give exactly one of --model-config-file FILE or --model-base-path DIR [--model-name NAME]")
+  for flag, port in (("--rest-port", args.rest_port), ("--grpc-port", args.grpc_port)):
+    if not 0 <= port <= 65535:
+      raise server_config.ServerConfigError(f"{flag} {port}: not a TCP port")
+  if args.rest_port and args.rest_port == args.grpc_port:
+    raise server_config.ServerConfigError("--rest-port and --grpc-port must differ")
+  if args.batching_parameters_file and not args.enable_batching:
+    raise server_config.ServerConfigError(
+        "--batching-parameters-file is set without setting --enable-batching")
+  if args.model_config_file:
+    models = server_config.load_model_config(args.model_config_file)
+  else:
+    name = args.model_name or os.path.basename(os.path.normpath(args.model_base_path))
+    models = server_config.single_model(name, args.model_base_path)
+  batching_config = (server_config.load_batching_parameters(args.batching_parameters_file)
+                     if args.enable_batching else None)
+  return models, batching_config

@@ -1,0 +1,183 @@
+"""Which versions are served: polling base paths, loading with warmup, swapping, unloading.
+
+As TF Serving's file-system source and AvailabilityPreservingPolicy do: every
+`poll_seconds` the base path is listed; integer-named children holding a
+saved_model.pb are versions (other names are ignored, a half-written version
+is not aspired); the version policy picks the aspired ones; a new version is
+loaded and its warmup requests replayed *before* it becomes AVAILABLE; only then
+are versions that left the policy unloaded. A request holds a reference to the
+servable it resolved, so it finishes on the old version even if that version is
+unloaded meanwhile: no request fails during a swap. States and status messages
+are TF Serving's (get_model_status_impl.cc), and every version ever seen stays
+in the status list, unloaded ones as END.
+"""
+
+import logging
+import os
+import re
+import threading
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+import grpc
+import tensorflow as tf
+from tensorflow_serving.apis import get_model_status_pb2
+
+from serving import warmup as warmup_file
+from serving.model_server import errors, inference
+from serving.model_server.config import ModelConfig
+
+State = get_model_status_pb2.ModelVersionStatus.State
+_VERSION_NAME = re.compile(r"^[+-]?\d+$")  # absl::SimpleAtoi on an int64
+log = logging.getLogger("mnist_tfx.model_server")
+
+
+class VersionState:
+  def __init__(self, version: int):
+    self.version = version
+    self.state = State.START
+    self.error: Optional[errors.ServingError] = None
+    self.servable: Optional[inference.Servable] = None
+
+
+class Model:
+  def __init__(self, config: ModelConfig):
+    self.config = config
+    self.versions: Dict[int, VersionState] = {}
+    self.available: Dict[int, inference.Servable] = {}  # replaced whole, never mutated
+
+
+def list_versions(base_path: str) -> List[int]:
+  """Integer-named children that hold a complete SavedModel."""
+  try:
+    names = tf.io.gfile.listdir(base_path)
+  except tf.errors.OpError:
+    return []
+  versions = []
+  for name in names:
+    name = name.rstrip("/")
+    if _VERSION_NAME.match(name) and tf.io.gfile.exists(
+        os.path.join(base_path, name, "saved_model.pb")):
+      versions.append(int(name))
+  return versions
+
+
+class ModelManager:
+  """The server's models; thread-safe; `poll()` loads and unloads."""
+
+  def __init__(self, configs: List[ModelConfig], warmup: Callable[[inference.Servable, list], None]):
+    self._models = {c.name: Model(c) for c in configs}
+    self._lock = threading.Lock()
+    self._poll_lock = threading.Lock()
+    self._warmup = warmup
+
+  @property
+  def names(self) -> List[str]:
+    return sorted(self._models)
+
+  def poll(self) -> None:
+    """One pass over every base path (serialised: one loader at a time, like TF Serving's)."""
+    with self._poll_lock:
+      for model in self._models.values():
+        self._poll_model(model)
+
+  def _poll_model(self, model: Model) -> None:
+    aspired = model.config.policy.choose(list_versions(model.config.base_path))
+    for version in aspired:
+      if version not in model.versions:
+        self._load(model, version)
+    keep = set(aspired) & set(model.available)
+    if keep or not aspired:
+      for version in sorted(set(model.available) - keep):
+        self._unload(model, version)
+
+  def _load(self, model: Model, version: int) -> None:
+    entry = VersionState(version)
+    with self._lock:
+      model.versions[version] = entry
+      entry.state = State.LOADING
+    path = os.path.join(model.config.base_path, str(version))
+    try:
+      servable = inference.Servable(model.config.name, version, path)
+      self._warmup(servable, warmup_file.read(path))
+    except errors.ServingError as e:
+      entry.error = e
+    except Exception as e:  # pylint: disable=broad-except
+      entry.error = errors.ServingError(grpc.StatusCode.UNKNOWN, f"{type(e).__name__}: {e}")
+    with self._lock:
+      if entry.error:
+        entry.state = State.END
+        log.error("%s version %d failed to load: %s", model.config.name, version, entry.error.message)
+        return
+      entry.servable, entry.state = servable, State.AVAILABLE
+      model.available = {**model.available, version: servable}
+    log.info("%s version %d AVAILABLE", model.config.name, version)
+
+  def _unload(self, model: Model, version: int) -> None:
+    with self._lock:
+      entry = model.versions[version]
+      entry.state = State.UNLOADING
+      model.available = {v: s for v, s in model.available.items() if v != version}
+      entry.servable = None  # in-flight requests keep their own reference
+      entry.state = State.END
+    log.info("%s version %d unloaded", model.config.name, version)
+
+  def wait_until_loaded(self, timeout: float) -> None:
+    """Until every model with versions on disk has its latest aspired version AVAILABLE or END."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+      self.poll()
+      pending = [m.config.name for m in self._models.values()
+                 if list_versions(m.config.base_path) and not any(
+                     v.state in (State.AVAILABLE, State.END) for v in m.versions.values())]
+      if not pending:
+        return
+      time.sleep(0.05)
+
+  # --- requests -------------------------------------------------------------------------
+
+  def servable(self, name: str, version: Optional[int] = None,
+               label: Optional[str] = None) -> inference.Servable:
+    """server_core.cc: the servable for a request, or TF Serving's error."""
+    if not name:
+      raise errors.invalid("ModelSpec has no name specified.")
+    model = self._models.get(name)
+    if label:
+      if model is None or label not in model.config.label_map:
+        raise errors.invalid(f"Unrecognized servable version label: {label}")
+      version = model.config.label_map[label]
+    if model is not None:
+      available = model.available
+      if version is None and available:
+        return available[max(available)]
+      if version is not None and version in available:
+        return available[version]
+    which = f"Specific({name}, {version})" if version is not None else f"Latest({name})"
+    raise errors.not_found(f"Servable not found for request: {which}")
+
+  def status(self, name: str, version: Optional[int] = None
+             ) -> get_model_status_pb2.GetModelStatusResponse:
+    """get_model_status_impl.cc: labels are ignored; newest version first."""
+    if not name:
+      raise errors.invalid("Missing model name in request.")
+    model = self._models.get(name)
+    with self._lock:
+      entries = sorted(model.versions.values(), key=lambda e: -e.version) if model else []
+      if version is not None:
+        entries = [e for e in entries if e.version == version]
+        if not entries:
+          raise errors.not_found(f"Could not find version {version} of model {name}")
+      if not entries:
+        raise errors.not_found(f"Could not find any versions of model {name}")
+      response = get_model_status_pb2.GetModelStatusResponse()
+      for entry in entries:
+        status = response.model_version_status.add(version=entry.version, state=entry.state)
+        status.status.SetInParent()  # TF Serving always sends it: {"error_code": "OK", ...}
+        if entry.error:
+          status.status.error_code = entry.error.code.value[0]
+          status.status.error_message = entry.error.message
+    return response
+
+
+def version_states(response) -> List[Tuple[int, str]]:
+  return [(s.version, State.Name(s.state)) for s in response.model_version_status]

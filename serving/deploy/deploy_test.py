@@ -1,0 +1,91 @@
+"""The deployment files, parsed by what consumes them: TF Serving's protos, Kubernetes' models, bash."""
+
+import os
+import subprocess
+
+import pytest
+import yaml
+from google.protobuf import text_format
+from kubernetes import client as k8s
+from tensorflow_serving.config import model_server_config_pb2
+
+from schemas.mnist import contract as mnist
+from schemas.regression import contract as regression
+from serving.deploy import generate
+from serving.model_server import config as server_config
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _read(name):
+  with open(os.path.join(HERE, name)) as f:
+    return f.read()
+
+
+def test_models_config_is_a_model_server_config():
+  parsed = text_format.Parse(_read("models.config"), model_server_config_pb2.ModelServerConfig())
+  models = {c.name: c for c in parsed.model_config_list.config}
+  assert set(models) == {mnist.SERVING_MODEL_NAME, regression.SERVING_MODEL_NAME}
+  for name, model in models.items():
+    assert model.base_path == f"/models/{name}" and model.model_platform == "tensorflow"
+    assert model.model_version_policy.latest.num_versions == 1
+
+
+def test_batching_parameters_are_tf_servings_format():
+  params = server_config.parse_batching_parameters(_read("batching_parameters.txt"))
+  assert params.max_batch_size == 32 and params.batch_timeout_micros == 1000
+  assert params.num_batch_threads == 2
+
+
+def test_docker_command():
+  script = os.path.join(HERE, "docker-run.sh")
+  assert subprocess.run(["bash", "-n", script]).returncode == 0
+  text = _read("docker-run.sh")
+  for flag in ("-p 8500:8500", "-p 8501:8501", "tensorflow/serving:", "--model_config_file=/config/models.config",
+               "--enable_batching", "--batching_parameters_file=/config/batching_parameters.txt",
+               "target=/models"):
+    assert flag in text, flag
+
+
+def _deserialize(document, kind):
+  return k8s.ApiClient()._ApiClient__deserialize(document, kind)  # pylint: disable=protected-access
+
+
+def test_kubernetes_deployment_and_service():
+  deployment, service = yaml.safe_load_all(_read("kubernetes.yaml"))
+  parsed = _deserialize(deployment, "V1Deployment")  # raises on a missing required field
+  (container,) = parsed.spec.template.spec.containers
+  assert container.image.startswith("tensorflow/serving:")
+  assert {p.container_port for p in container.ports} == {8500, 8501}
+  assert container.readiness_probe.http_get.path == "/v1/models/mnist"
+  assert "--model_config_file=/config/models.config" in container.args
+  assert {m.mount_path for m in container.volume_mounts} == {"/config", "/models"}
+  assert parsed.spec.selector.match_labels == parsed.spec.template.metadata.labels
+  svc = _deserialize(service, "V1Service")
+  assert svc.spec.selector == parsed.spec.template.metadata.labels
+  assert {p.port for p in svc.spec.ports} == {8500, 8501}
+  with pytest.raises(ValueError, match="containers"):
+    broken = yaml.safe_load(yaml.safe_dump(deployment))
+    broken["spec"]["template"]["spec"]["containers"] = None
+    _deserialize(broken, "V1Deployment")
+
+
+def test_kserve_inference_services():
+  services = list(yaml.safe_load_all(_read("kserve.yaml")))
+  assert [s["metadata"]["name"] for s in services] == [mnist.SERVING_MODEL_NAME, regression.SERVING_MODEL_NAME]
+  for service in services:
+    # The InferenceService CRD's required fields (serving.kserve.io/v1beta1).
+    assert service["apiVersion"] == "serving.kserve.io/v1beta1" and service["kind"] == "InferenceService"
+    model = service["spec"]["predictor"]["model"]
+    assert model["modelFormat"]["name"] == "tensorflow"
+    assert model["storageUri"].endswith(f"/serving/{service['metadata']['name']}")
+
+
+def test_generated_config_lists_the_pushed_models(tmp_path):
+  for name, versions in (("mnist", ["17", "18"]), ("regression", ["3"]), ("empty", [])):
+    for version in versions:
+      os.makedirs(tmp_path / name / version)
+    os.makedirs(tmp_path / name, exist_ok=True)
+  models = server_config.parse_model_config(generate.models_config(str(tmp_path)))
+  assert [(m.name, m.base_path) for m in models] == [
+      ("mnist", str(tmp_path / "mnist")), ("regression", str(tmp_path / "regression"))]

@@ -17,17 +17,7 @@ import pytest  # noqa: E402
 from tests import fixtures  # noqa: E402
 
 
-def in_ci() -> bool:
-  return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def require(available: bool, what: str) -> None:
-  """Skips (locally) or fails (CI=true) a test whose data or system dependency is missing."""
-  if available:
-    return
-  if in_ci():
-    pytest.fail(f"{what} (CI=true: a test that cannot run fails)", pytrace=False)
-  pytest.skip(what)
+require = fixtures.require
 
 
 def pytest_runtest_setup(item):

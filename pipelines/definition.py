@@ -33,6 +33,14 @@ class Option:
     return self.flag.lstrip("-").replace("-", "_")
 
 
+
+
+# Shared by every pipeline: your own tf.Examples instead of the pipeline's source.
+EXAMPLES_DIR_OPTION = Option(
+    "--examples-dir", str, None, "read DIR/{train,eval,test}/*.tfrecord[.gz] (tf.Example in the "
+    "pipeline's encoding) with ImportExampleGen instead of the pipeline's own source")
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
   """A validated request to run one pipeline: what to train on, and how."""
@@ -52,6 +60,10 @@ class PipelineRuntime:
   metadata_connection_config: Any = None  # ConnectionConfig; None where the orchestrator owns it
   beam_pipeline_args: Tuple[str, ...] = ()
   enable_cache: bool = True
+  # The version served under serving_dir when the run was built: ServedBaseline's cache
+  # key, so a cached baseline is reused only while the same model is served. None where
+  # the runner cannot know it (a compiled Kubeflow spec runs later, many times).
+  served_version: Optional[str] = None
 
 
 class PipelineDefinition(abc.ABC):
@@ -77,15 +89,22 @@ class PipelineDefinition(abc.ABC):
 
   @abc.abstractmethod
   def configure(self, model: Optional[str], values: Dict[str, Any],
-                recipe_overrides: Dict[str, int]) -> RunConfig:
+                recipe_overrides: Dict[str, int], data_uri: Optional[str] = None) -> RunConfig:
     """Validates flags (no TensorFlow yet); raises DefinitionError with one clear line.
 
     values: this definition's own options by dest; recipe_overrides: epochs / train_steps.
+    data_uri: where the data is as another machine sees it (a compiled pipeline's cluster
+    URI): taken as is, nothing of this machine is looked at.
     """
 
   @abc.abstractmethod
-  def build(self, config: RunConfig, runtime: PipelineRuntime):
-    """The TFX pipeline for config, placed by runtime (imports TFX)."""
+  def build(self, config: RunConfig, runtime: PipelineRuntime, epochs: Any = None,
+            train_steps: Any = None):
+    """The TFX pipeline for config, placed by runtime (imports TFX).
+
+    epochs / train_steps: run-time overrides of the recipe's length (RuntimeParameters
+    when compiled for Kubeflow); None leaves the recipe as configured.
+    """
 
   def details(self, config: RunConfig, model_uri: str) -> Dict[str, Any]:
     """Pipeline-specific checks of the trained model for the run summary (default: none)."""

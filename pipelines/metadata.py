@@ -61,3 +61,28 @@ def _redacted(spec: str) -> str:
   if url.password:
     return spec.replace(f":{url.password}@", ":***@", 1)
   return spec
+
+
+def check_connection(config: metadata_store_pb2.ConnectionConfig) -> None:
+  """Opens the store once (creating its tables if new); MetadataConfigError if that fails.
+
+  Run before a pipeline starts, so that a wrong password or an unreachable server is one
+  line, not a failure inside the first component. ML Metadata's C++ logs its own lines to
+  fd 2 on failure; they are kept off the terminal.
+  """
+  import ml_metadata as mlmd  # pylint: disable=import-outside-toplevel
+  from ml_metadata import errors  # pylint: disable=import-outside-toplevel
+  saved = os.dup(2)
+  devnull = os.open(os.devnull, os.O_WRONLY)
+  os.dup2(devnull, 2)
+  try:
+    mlmd.MetadataStore(config)
+  except (errors.StatusError, RuntimeError, ValueError) as e:
+    first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    hint = (" (is the server running, and are user, password and database right?)"
+            if config.HasField("mysql") else "")
+    raise MetadataConfigError(f"cannot open the metadata store {describe(config)}: {first}{hint}") from None
+  finally:
+    os.dup2(saved, 2)
+    os.close(saved)
+    os.close(devnull)

@@ -9,7 +9,9 @@ from typing import Any, Dict, Optional
 
 from models.mnist import recipes
 from models.recipe import RECIPE_KEY
-from pipelines.definition import DefinitionError, Option, PipelineDefinition, RunConfig, with_overrides
+from pipelines import examples_dir
+from pipelines.definition import (EXAMPLES_DIR_OPTION, DefinitionError, Option, PipelineDefinition,
+                                  RunConfig, with_overrides)
 from schemas.mnist import contract
 
 # A candidate may not be worse than the latest blessed model of its name by more than this
@@ -59,13 +61,25 @@ class MnistDefinition(PipelineDefinition):
   options = (
       Option("--data-dir", str, None, "directory with the four MNIST IDX files (default: "
              "../shared/data/mnist if present, else tensorflow-datasets)"),
+      EXAMPLES_DIR_OPTION,
   )
 
   def configure(self, model: Optional[str], values: Dict[str, Any],
-                recipe_overrides: Dict[str, int]) -> RunConfig:
+                recipe_overrides: Dict[str, int], data_uri: Optional[str] = None) -> RunConfig:
     # Cheap checks first: a bad flag or file fails in a second, before TF loads.
     from components.mnist_idx_example_gen import idx_reader  # pylint: disable=import-outside-toplevel
     model = self.check_model(model)
+    recipe = with_overrides(recipes.default_recipe(model), recipe_overrides)
+    if data_uri is not None:  # the four IDX files, where the cluster reads them
+      return RunConfig(model=model, recipe=recipe, data_uri=data_uri,
+                       description=f"data {data_uri}, model {model}, {recipe.describe()}")
+    if values.get("examples_dir") is not None:
+      if values.get("data_dir") is not None:
+        raise DefinitionError("--data-dir and --examples-dir are alternatives: give one")
+      examples = examples_dir.validate(values["examples_dir"])
+      return RunConfig(model=model, recipe=recipe, data_uri=examples,
+                       settings={"source": "examples_dir"},
+                       description=f"tf.Examples from {examples}, model {model}, {recipe.describe()}")
     data_dir = values.get("data_dir") or default_data_dir()
     if data_dir is not None:
       data_dir = os.path.abspath(data_dir)
@@ -73,21 +87,25 @@ class MnistDefinition(PipelineDefinition):
         idx_reader.validate_data_dir(data_dir)
       except idx_reader.IdxFormatError as e:
         raise DefinitionError(str(e)) from None
-    recipe = with_overrides(recipes.default_recipe(model), recipe_overrides)
     source = data_dir or "tensorflow-datasets (mnist)"
     return RunConfig(model=model, recipe=recipe, data_uri=data_dir,
                      description=f"data {source}, model {model}, {recipe.describe()}")
 
-  def build(self, config: RunConfig, runtime):
+  def build(self, config: RunConfig, runtime, epochs=None, train_steps=None):
     from components.mnist_idx_example_gen.component import MnistIdxExampleGen  # pylint: disable=import-outside-toplevel
     from components.mnist_tfds_example_gen.component import MnistTfdsExampleGen  # pylint: disable=import-outside-toplevel
     from pipelines import pipeline  # pylint: disable=import-outside-toplevel
-    example_gen = (MnistIdxExampleGen(data_dir=config.data_uri) if config.data_uri
-                   else MnistTfdsExampleGen())
+    if config.settings.get("source") == "examples_dir":
+      example_gen = examples_dir.import_example_gen(config.data_uri)
+    elif config.data_uri:
+      example_gen = MnistIdxExampleGen(data_dir=config.data_uri)
+    else:
+      example_gen = MnistTfdsExampleGen()
     return pipeline.create_pipeline(self.pipeline_name(config.model), runtime, example_gen,
                                     pipeline.ModelSpec(
         preprocessing_fn="models.mnist.preprocessing.preprocessing_fn",
         run_fn="models.mnist.model.run_fn",
         custom_config={RECIPE_KEY: config.recipe.to_json()},
         eval_config=eval_config(config.model),
-        compare_to_baseline=True))
+        serving_model_name=self.serving_model_name,
+        compare_to_baseline=True, epochs=epochs, train_steps=train_steps))

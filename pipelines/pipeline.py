@@ -1,10 +1,18 @@
-"""The one TFX graph every pipeline here shares.
+"""The one TFX graph every pipeline here shares, gates included.
 
-ingest → validate (StatisticsGen, ImportSchemaGen, ExampleValidator) →
-Transform → Trainer → Evaluator → Pusher. Each pipeline supplies only its
-ExampleGen and a `ModelSpec` describing what is specific to it; a runner
-supplies the `PipelineRuntime` (root, metadata, schema and serving locations,
-Beam flags). Nothing here knows which machine or orchestrator runs it.
+    ExampleGen ─► StatisticsGen ─► ExampleGate ◄─ ImportSchemaGen, ServedBaseline (statistics)
+                                       │ (stops the run on any anomaly or drift)
+                                       ▼
+                  Transform ─► Trainer ─┬─► BaselineEvaluator ◄─ ServedBaseline (model)
+                                        └─► InfraValidator
+                                                 ▼
+                                   IdempotentPusher (blessed by both; atomic)
+
+Each pipeline supplies only its ExampleGen and a `ModelSpec` describing what is
+specific to it; a runner supplies the `PipelineRuntime` (root, metadata, schema
+and serving locations, Beam flags). Nothing here knows which machine or
+orchestrator runs it, and there is no Resolver node (Kubeflow's open-source
+backend cannot run one): the baseline is the model being served.
 """
 
 import dataclasses
@@ -12,19 +20,23 @@ from typing import Any, Dict
 
 import tensorflow_model_analysis as tfma
 # Not `from tfx import v1`: that also imports the Google Cloud extensions (~6 s of start-up).
-from tfx.components import Evaluator, ExampleValidator, StatisticsGen, Trainer, Transform
+from tfx.components import StatisticsGen, Transform
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
 from tfx.dsl.components.base import base_component
-from tfx.dsl.components.common.resolver import Resolver
-from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
 from tfx.orchestration import pipeline as tfx_pipeline
-from tfx.proto import pusher_pb2, trainer_pb2, transform_pb2
-from tfx.types import Channel, standard_artifacts
+from tfx.proto import pusher_pb2, transform_pb2
 
+from components.baseline_evaluator.component import BaselineEvaluator
+from components.example_gate.component import ExampleGate
 from components.idempotent_pusher.component import IdempotentPusher
+from components.recipe_trainer.component import RecipeTrainer
+from components.infra_validator.component import ServingInfraValidator
+from components.served_baseline.component import ServedBaseline
 from pipelines.definition import PipelineRuntime
 
-BASELINE_RESOLVER_ID = "latest_blessed_model_resolver"
+from pipelines.nodes import (EVALUATOR as EVALUATOR_ID, EXAMPLE_GATE as EXAMPLE_GATE_ID,
+                             INFRA_VALIDATOR as INFRA_VALIDATOR_ID, PUSHER as PUSHER_ID,
+                             SERVED_BASELINE as SERVED_BASELINE_ID, TRAINER as TRAINER_ID)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,20 +46,31 @@ class ModelSpec:
   run_fn: str
   custom_config: Dict[str, Any]
   eval_config: tfma.EvalConfig  # with change thresholds if compare_to_baseline
+  serving_model_name: str  # the name the infra-validation server loads it under
   compare_to_baseline: bool = False
+  # Run-time overrides of the recipe's length (RuntimeParameters when compiled for Kubeflow);
+  # None: the recipe in custom_config decides.
+  epochs: Any = None
+  train_steps: Any = None
 
 
 def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
                     example_gen: base_component.BaseComponent, spec: ModelSpec) -> tfx_pipeline.Pipeline:
-  statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
   schema_gen = ImportSchemaGen(schema_file=runtime.schema_uri)
-  example_validator = ExampleValidator(
-      statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
+  # Given the curated schema, StatisticsGen keeps per-value counts of categorical features
+  # (the MNIST label), which the drift comparator needs.
+  statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"],
+                                 schema=schema_gen.outputs["schema"])
+  baseline = ServedBaseline(serving_dir=runtime.serving_dir,
+                            served_version=runtime.served_version or "").with_id(SERVED_BASELINE_ID)
+  example_gate = ExampleGate(
+      statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"],
+      baseline_statistics=baseline.outputs["statistics"]).with_id(EXAMPLE_GATE_ID)
   # Transform analyzes the train split and exports the transform graph; it does not
   # materialize transformed copies of the data (measured: ~9 s of MNIST's 15 s Transform).
   # The Trainer applies the graph to raw examples in its input pipeline, once, then caches.
   # Its own pre/post-transform TFDV statistics are off: StatisticsGen already computes the
-  # raw statistics ExampleValidator checks, and nothing reads the transformed ones.
+  # raw statistics the gate checks, and nothing reads the transformed ones.
   transform = Transform(
       examples=example_gen.outputs["examples"],
       schema=schema_gen.outputs["schema"],
@@ -55,41 +78,38 @@ def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
       materialize=False,
       disable_statistics=True,
       splits_config=transform_pb2.SplitsConfig(analyze=["train"]))
-  trainer = Trainer(
+  # Nothing is transformed or trained on data the gate has not passed. An ordering edge,
+  # not an artefact input: Transform's cache key stays its data and code.
+  transform.add_upstream_node(example_gate)
+  trainer = RecipeTrainer(
       run_fn=spec.run_fn,
       examples=example_gen.outputs["examples"],
       transform_graph=transform.outputs["transform_graph"],
       schema=schema_gen.outputs["schema"],
-      train_args=trainer_pb2.TrainArgs(splits=["train"]),
-      eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
-      custom_config=spec.custom_config)
-  components = [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer]
-  baseline = None
-  if spec.compare_to_baseline:
-    # The latest blessed model of this pipeline (one pipeline per model name).
-    resolver = Resolver(
-        strategy_class=LatestBlessedModelStrategy,
-        model=Channel(type=standard_artifacts.Model),
-        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
-    ).with_id(BASELINE_RESOLVER_ID)
-    components.append(resolver)
-    baseline = resolver.outputs["model"]
-  evaluator = Evaluator(
+      custom_config=spec.custom_config,
+      epochs=spec.epochs, train_steps=spec.train_steps).with_id(TRAINER_ID)
+  evaluator = BaselineEvaluator(
       examples=example_gen.outputs["examples"],
       model=trainer.outputs["model"],
-      baseline_model=baseline,
+      baseline_model=baseline.outputs["model"] if spec.compare_to_baseline else None,
       example_splits=["test"],
-      eval_config=spec.eval_config)
+      eval_config=spec.eval_config).with_id(EVALUATOR_ID)
+  infra_validator = ServingInfraValidator(
+      model=trainer.outputs["model"],
+      serving_model_name=spec.serving_model_name).with_id(INFRA_VALIDATOR_ID)
   pusher = IdempotentPusher(
       model=trainer.outputs["model"],
       model_blessing=evaluator.outputs["blessing"],
+      infra_blessing=infra_validator.outputs["blessing"],
+      statistics=statistics_gen.outputs["statistics"],
       push_destination=pusher_pb2.PushDestination(
           filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=runtime.serving_dir)),
-  ).with_id("Pusher")
+  ).with_id(PUSHER_ID)
   return tfx_pipeline.Pipeline(
       pipeline_name=pipeline_name,
       pipeline_root=runtime.pipeline_root,
-      components=components + [evaluator, pusher],
+      components=[example_gen, statistics_gen, schema_gen, baseline, example_gate, transform,
+                  trainer, evaluator, infra_validator, pusher],
       enable_cache=runtime.enable_cache,
       metadata_connection_config=runtime.metadata_connection_config,
       beam_pipeline_args=list(runtime.beam_pipeline_args))

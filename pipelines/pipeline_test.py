@@ -39,18 +39,30 @@ def _by_id(pipeline):
 def test_mnist_graph_components_and_wiring():
   pipeline = _build("mnist", model="mlp")
   nodes = _by_id(pipeline)
-  assert set(nodes) == {"MnistIdxExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
-                        "Transform", "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher"}
+  assert set(nodes) == {"MnistIdxExampleGen", "StatisticsGen", "ImportSchemaGen", "ServedBaseline",
+                        "ExampleGate", "Transform", "Trainer", "Evaluator", "InfraValidator",
+                        "Pusher"}
   examples = nodes["MnistIdxExampleGen"].outputs["examples"]
+  schema = nodes["ImportSchemaGen"].outputs["schema"]
   assert nodes["StatisticsGen"].inputs["examples"] is examples
+  assert nodes["StatisticsGen"].inputs["schema"] is schema
   assert nodes["Transform"].inputs["examples"] is examples
   assert nodes["Trainer"].inputs["examples"] is examples
   assert nodes["Trainer"].inputs["transform_graph"] is nodes["Transform"].outputs["transform_graph"]
-  assert nodes["ExampleValidator"].inputs["schema"] is nodes["ImportSchemaGen"].outputs["schema"]
+  # The data gate: schema and drift against the served model's data; Transform waits for it.
+  gate = nodes["ExampleGate"]
+  assert gate.inputs["schema"] is schema
+  assert gate.inputs["statistics"] is nodes["StatisticsGen"].outputs["statistics"]
+  assert gate.inputs["baseline_statistics"] is nodes["ServedBaseline"].outputs["statistics"]
+  assert gate in nodes["Transform"].upstream_nodes
+  # The model gates: evaluation against the served model, and infra validation.
   assert nodes["Evaluator"].inputs["model"] is nodes["Trainer"].outputs["model"]
-  assert (nodes["Evaluator"].inputs["baseline_model"]
-          is nodes["latest_blessed_model_resolver"].outputs["model"])
+  assert nodes["Evaluator"].inputs["baseline_model"] is nodes["ServedBaseline"].outputs["model"]
+  assert nodes["InfraValidator"].inputs["model"] is nodes["Trainer"].outputs["model"]
   assert nodes["Pusher"].inputs["model_blessing"] is nodes["Evaluator"].outputs["blessing"]
+  assert nodes["Pusher"].inputs["infra_blessing"] is nodes["InfraValidator"].outputs["blessing"]
+  assert nodes["Pusher"].inputs["statistics"] is nodes["StatisticsGen"].outputs["statistics"]
+  assert not [n for n in nodes.values() if type(n).__name__ == "Resolver"]  # Kubeflow cannot run one
   assert pipeline.pipeline_info.pipeline_name == "mnist_mlp"
   custom_config = json.loads(nodes["Trainer"].exec_properties["custom_config"])
   assert recipes.TrainingRecipe.from_json(custom_config["recipe"]) == recipes.default_recipe("mlp")
@@ -65,6 +77,7 @@ def test_runtime_decides_root_schema_serving_beam_and_cache():
   assert pipeline.metadata_connection_config is None
   assert nodes["ImportSchemaGen"].exec_properties["schema_file"] == REMOTE.schema_uri
   assert REMOTE.serving_dir in nodes["Pusher"].exec_properties["push_destination"]
+  assert nodes["ServedBaseline"].exec_properties["serving_dir"] == REMOTE.serving_dir
   assert nodes["MnistIdxExampleGen"].exec_properties["input_base"] == "gs://bucket/data/mnist"
 
 
@@ -79,8 +92,8 @@ def test_no_host_path_is_baked_in_when_a_runner_passes_uris(pipeline_name):
     assert host_path not in text, host_path
 
 
-def test_regression_graph_has_no_baseline():
+def test_regression_graph_compares_no_model_but_still_gates_its_data():
   nodes = _by_id(_build("regression", data_uri=None, examples=500, noise=0.0, seed=1))
-  assert "latest_blessed_model_resolver" not in nodes
   assert nodes["Evaluator"].inputs.get("baseline_model") is None
+  assert nodes["ExampleGate"] in nodes["Transform"].upstream_nodes
   assert '"num_examples": 500' in nodes["RegressionExampleGen"].exec_properties["generator_config"]

@@ -14,8 +14,8 @@ def test_registered_pipelines():
   mnist, regression = registry.get("mnist"), registry.get("regression")
   assert mnist.models == ("softmax", "mlp", "cnn") and mnist.default_model == "softmax"
   assert regression.models == ("linear",)
-  assert [o.flag for o in mnist.options] == ["--data-dir"]
-  assert [o.flag for o in regression.options] == ["--examples", "--noise", "--seed"]
+  assert [o.flag for o in mnist.options] == ["--data-dir", "--examples-dir"]
+  assert [o.flag for o in regression.options] == ["--examples", "--noise", "--seed", "--examples-dir"]
   assert mnist.pipeline_name("cnn") == "mnist_cnn"
 
 
@@ -38,13 +38,13 @@ class _ToyDefinition(PipelineDefinition):
   default_model = "tiny"
   options = (Option("--size", int, 3, "toy size"),)
 
-  def configure(self, model, values, recipe_overrides):
+  def configure(self, model, values, recipe_overrides, data_uri=None):
     if values.get("size", 3) > 10:
       raise DefinitionError("--size must be at most 10")
     return RunConfig(model=self.check_model(model), recipe=None, data_uri=None,
                      description="toy", settings={"size": values.get("size", 3)})
 
-  def build(self, config, runtime):
+  def build(self, config, runtime, epochs=None, train_steps=None):
     raise NotImplementedError
 
 
@@ -62,6 +62,27 @@ def test_a_third_pipeline_is_dispatched_without_touching_the_cli(monkeypatch):
   args = cli._parser().parse_args(["run", "--pipeline", "toy", "--noise", "1"])  # pylint: disable=protected-access
   with pytest.raises(cli.UserError, match="--noise does not apply to the toy pipeline"):
     cli._pipeline_values(args, definition)  # pylint: disable=protected-access
+
+
+def test_examples_dir_is_validated_before_tensorflow(tmp_path):
+  regression = registry.get("regression")
+  with pytest.raises(DefinitionError, match="--examples-dir .*: not found"):
+    regression.configure(None, {"examples_dir": str(tmp_path / "nope")}, {})
+  (tmp_path / "train").mkdir()
+  with pytest.raises(DefinitionError, match="no eval/ directory"):
+    regression.configure(None, {"examples_dir": str(tmp_path)}, {})
+  for split in ("eval", "test"):
+    (tmp_path / split).mkdir()
+  with pytest.raises(DefinitionError, match="train: no \\*.tfrecord or \\*.tfrecord.gz files"):
+    regression.configure(None, {"examples_dir": str(tmp_path)}, {})
+  for split in ("train", "eval", "test"):
+    (tmp_path / split / "part.tfrecord.gz").write_bytes(b"not gzip")
+  with pytest.raises(DefinitionError, match="named .gz but not gzip data"):
+    regression.configure(None, {"examples_dir": str(tmp_path)}, {})
+  with pytest.raises(DefinitionError, match="--examples, --seed configure the generator"):
+    regression.configure(None, {"examples_dir": str(tmp_path), "examples": 5, "seed": 1}, {})
+  with pytest.raises(DefinitionError, match="--data-dir and --examples-dir are alternatives"):
+    registry.get("mnist").configure(None, {"examples_dir": str(tmp_path), "data_dir": "x"}, {})
 
 
 def test_parser_errors_are_one_line_user_errors():

@@ -9,7 +9,9 @@ from typing import Any, Dict, Optional
 
 from models.recipe import RECIPE_KEY
 from models.regression import recipes
-from pipelines.definition import DefinitionError, Option, PipelineDefinition, RunConfig, with_overrides
+from pipelines import examples_dir
+from pipelines.definition import (EXAMPLES_DIR_OPTION, DefinitionError, Option, PipelineDefinition,
+                                  RunConfig, with_overrides)
 from schemas.regression import contract
 
 MSE_UPPER_BOUND = 1e-4
@@ -51,35 +53,54 @@ class RegressionDefinition(PipelineDefinition):
       Option("--examples", int, 1000, "examples to generate (default 1000)"),
       Option("--noise", float, 0.0, "Gaussian noise σ on y (default 0)"),
       Option("--seed", int, 0, "generator seed (default 0)"),
+      EXAMPLES_DIR_OPTION,
   )
 
   def configure(self, model: Optional[str], values: Dict[str, Any],
-                recipe_overrides: Dict[str, int]) -> RunConfig:
+                recipe_overrides: Dict[str, int], data_uri: Optional[str] = None) -> RunConfig:
     from components.regression_example_gen.generator import GeneratorConfig  # pylint: disable=import-outside-toplevel
     model = self.check_model(model)
+    recipe = with_overrides(recipes.TrainingRecipe(model=model), recipe_overrides)
+    if data_uri is not None:  # DIR/{train,eval,test}/*.tfrecord[.gz], where the cluster reads them
+      return RunConfig(model=model, recipe=recipe, data_uri=data_uri,
+                       settings={"source": "examples_dir"},
+                       description=f"tf.Examples from {data_uri}, model {model}, {recipe.describe()}")
+    if values.get("examples_dir") is not None:
+      generator_flags = [f"--{k}" for k in ("examples", "noise", "seed") if k in values]
+      if generator_flags:
+        raise DefinitionError(f"{', '.join(generator_flags)} configure the generator, which "
+                              "--examples-dir replaces: give one or the other")
+      examples = examples_dir.validate(values["examples_dir"])
+      return RunConfig(model=model, recipe=recipe, data_uri=examples,
+                       settings={"source": "examples_dir"},
+                       description=f"tf.Examples from {examples}, model {model}, {recipe.describe()}")
     try:  # numpy only: a bad value fails before TF loads
       generator = GeneratorConfig(
           num_examples=values.get("examples", 1000), noise_stddev=values.get("noise", 0.0),
           seed=values.get("seed", 0))
     except ValueError as e:
       raise DefinitionError(f"regression data: {e}") from None
-    recipe = with_overrides(recipes.TrainingRecipe(model=model), recipe_overrides)
     return RunConfig(
         model=model, recipe=recipe, data_uri=None, settings={"generator": generator},
         description=(f"{generator.num_examples} examples of y = 2x + 1, noise σ "
                      f"{generator.noise_stddev}, seed {generator.seed}, model {model}, "
                      f"{recipe.describe()}"))
 
-  def build(self, config: RunConfig, runtime):
+  def build(self, config: RunConfig, runtime, epochs=None, train_steps=None):
     from components.regression_example_gen.component import RegressionExampleGen  # pylint: disable=import-outside-toplevel
     from pipelines import pipeline  # pylint: disable=import-outside-toplevel
+    if config.settings.get("source") == "examples_dir":
+      example_gen = examples_dir.import_example_gen(config.data_uri)
+    else:
+      example_gen = RegressionExampleGen(config.settings["generator"])
     return pipeline.create_pipeline(
-        self.pipeline_name(config.model), runtime, RegressionExampleGen(config.settings["generator"]),
+        self.pipeline_name(config.model), runtime, example_gen,
         pipeline.ModelSpec(
             preprocessing_fn="models.regression.preprocessing.preprocessing_fn",
             run_fn="models.regression.model.run_fn",
             custom_config={RECIPE_KEY: config.recipe.to_json()},
-            eval_config=eval_config()))
+            eval_config=eval_config(),
+            serving_model_name=self.serving_model_name, epochs=epochs, train_steps=train_steps))
 
   def details(self, config: RunConfig, model_uri: str) -> Dict[str, Any]:
     """The tutorial's check on the trained model: w, b and extrapolation to x in [1, 2].

@@ -8,14 +8,12 @@ MLMD timestamps (registered → published). Takes any ConnectionConfig
 """
 
 import dataclasses
-import os
 from typing import Any, Dict, List, Optional
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
-from tensorflow_metadata.proto.v0 import anomalies_pb2
-
-from pipelines import metadata
+from components import gate_result
+from pipelines import metadata, nodes
 
 _OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
 _NODE_CONTEXT = "node"  # TFX's context type per pipeline node, named "<pipeline>.<node id>"
@@ -26,9 +24,12 @@ class RunSummary:
   pipeline: str
   run_id: str
   metrics: Dict[str, float] = dataclasses.field(default_factory=dict)
-  blessed: Optional[bool] = None
+  blessed: Optional[bool] = None  # the Evaluator's verdict (None: it did not run)
+  infra_blessed: Optional[bool] = None  # the InfraValidator's verdict
+  infra_message: str = ""
   pushed_path: Optional[str] = None
-  anomalies: Dict[str, List[str]] = dataclasses.field(default_factory=dict)
+  stopped_by: Optional[str] = None  # the gate that stopped the run before training
+  anomalies: List[str] = dataclasses.field(default_factory=list)  # the gate's problem lines
   model_uri: Optional[str] = None
   component_seconds: Dict[str, float] = dataclasses.field(default_factory=dict)
   cached_components: List[str] = dataclasses.field(default_factory=list)
@@ -71,48 +72,36 @@ def _failed_thresholds(evaluation_uri: str) -> List[str]:
       value = failure.metric_value.double_value.value
       if failure.metric_key.is_diff:
         allowed = failure.metric_threshold.change_threshold.absolute.value
-        failures.append(f"{failure.metric_key.name} changed by {value:+.4g} against the latest "
-                        f"blessed model (allowed {allowed:+g})")
+        failures.append(f"{failure.metric_key.name} changed by {value:+.4g} against the served "
+                        f"model (allowed {allowed:+g}; short by {abs(value - allowed):.4g})")
       elif bound.HasField("lower_bound") and value < bound.lower_bound.value:
-        failures.append(f"{failure.metric_key.name} {value:.4g} < lower bound {bound.lower_bound.value:g}")
+        failures.append(f"{failure.metric_key.name} {value:.4g} < lower bound {bound.lower_bound.value:g} "
+                        f"(short by {bound.lower_bound.value - value:.4g})")
       elif bound.HasField("upper_bound") and value > bound.upper_bound.value:
-        failures.append(f"{failure.metric_key.name} {value:.4g} > upper bound {bound.upper_bound.value:g}")
+        failures.append(f"{failure.metric_key.name} {value:.4g} > upper bound {bound.upper_bound.value:g} "
+                        f"(over by {value - bound.upper_bound.value:.4g})")
       else:
         failures.append(f"{failure.metric_key.name}: {failure.message or 'threshold not met'}")
   return failures
 
 
-def _anomalies(anomalies_uri: str) -> Dict[str, List[str]]:
-  found = {}
-  for entry in sorted(os.listdir(anomalies_uri)):
-    path = os.path.join(anomalies_uri, entry, "SchemaDiff.pb")
-    if not (entry.startswith("Split-") and os.path.isfile(path)):
-      continue
-    parsed = anomalies_pb2.Anomalies()
-    with open(path, "rb") as f:
-      parsed.ParseFromString(f.read())
-    problems = [f"{feature}: " + "; ".join(r.description for r in info.reason)
-                for feature, info in sorted(parsed.anomaly_info.items())]
-    if problems:
-      found[entry[len("Split-"):]] = problems
-  return found
-
-
 def _component_times(store: mlmd.MetadataStore, pipeline_name: str,
                      executions: List[metadata_store_pb2.Execution]):
-  """(seconds by node id in start order, node ids whose execution was a cache hit)."""
-  seconds, cached = {}, []
+  """(seconds by node id in start order, node ids whose execution was a cache hit,
+  node id by execution id)."""
+  seconds, cached, node_of = {}, [], {}
   for execution in sorted(executions, key=lambda e: (e.create_time_since_epoch, e.id)):
     nodes = [c.name for c in store.get_contexts_by_execution(execution.id)
              if c.type == _NODE_CONTEXT and c.name.startswith(pipeline_name + ".")]
     if not nodes:
       continue
     node = nodes[0][len(pipeline_name) + 1:]
+    node_of[execution.id] = node
     seconds[node] = round(
         (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000, 2)
     if execution.last_known_state == metadata_store_pb2.Execution.CACHED:
       cached.append(node)
-  return seconds, cached
+  return seconds, cached, node_of
 
 
 def latest_run(connection_config: metadata_store_pb2.ConnectionConfig,
@@ -134,22 +123,28 @@ def latest_run(connection_config: metadata_store_pb2.ConnectionConfig,
     raise ValueError(f"{where}: no run of pipeline '{pipeline_name}' recorded")
 
   summary = RunSummary(pipeline=pipeline_name, run_id=run.name)
-  summary.component_seconds, summary.cached_components = _component_times(
+  summary.component_seconds, summary.cached_components, node_of = _component_times(
       store, pipeline_name, executions)
+  for execution in executions:
+    if execution.last_known_state == metadata_store_pb2.Execution.FAILED:
+      stopped = gate_result.read_failure(execution)
+      if stopped:
+        summary.stopped_by, summary.anomalies = stopped
   events = store.get_events_by_execution_ids([e.id for e in executions])
-  output_ids = [ev.artifact_id for ev in events if ev.type in _OUTPUT_EVENTS]
+  producer = {ev.artifact_id: node_of.get(ev.execution_id) for ev in events if ev.type in _OUTPUT_EVENTS}
   types = {t.id: t.name for t in store.get_artifact_types()}
-  for artifact in store.get_artifacts_by_id(output_ids):
+  for artifact in store.get_artifacts_by_id(list(producer)):
     kind = types.get(artifact.type_id)
     if kind == "ModelEvaluation":
       summary.metrics = _overall_metrics(artifact.uri)
       summary.failed_thresholds = _failed_thresholds(artifact.uri)
     elif kind == "ModelBlessing":
       summary.blessed = bool(_custom(artifact, "blessed"))
+    elif kind == "InfraBlessing":
+      summary.infra_blessed = bool(_custom(artifact, "blessed"))
+      summary.infra_message = _custom(artifact, "infra_validation_message") or ""
     elif kind == "PushedModel" and _custom(artifact, "pushed"):
       summary.pushed_path = _custom(artifact, "pushed_destination")
-    elif kind == "ExampleAnomalies":
-      summary.anomalies = _anomalies(artifact.uri)
-    elif kind == "Model":
+    elif kind == "Model" and producer[artifact.id] == nodes.TRAINER:  # not the served baseline
       summary.model_uri = artifact.uri
   return summary

@@ -10,8 +10,8 @@ from pipelines import metadata, run_summary
 from tests import fixtures
 
 pytestmark = [pytest.mark.e2e]
-NODES = {"RegressionExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
-         "Transform", "Trainer", "Evaluator", "Pusher"}
+NODES = {"RegressionExampleGen", "StatisticsGen", "ImportSchemaGen", "ServedBaseline", "ExampleGate",
+         "Transform", "Trainer", "Evaluator", "InfraValidator", "Pusher"}
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +29,14 @@ def test_summary_of_the_latest_run_matches_what_the_cli_reported(two_runs):
   summary = run_summary.latest_run(config, "regression_linear")
   assert summary.run_id == second["run_id"]
   assert summary.pushed_path == second["pushed_path"] and os.path.isdir(summary.pushed_path)
-  assert summary.blessed is True and summary.anomalies == {}
+  assert summary.blessed is True and summary.infra_blessed is True and summary.anomalies == []
   assert summary.metrics["example_count"] == 30  # the test split of 300
   assert summary.metrics == pytest.approx(second["metrics"])
   assert set(summary.component_seconds) == NODES
-  assert set(summary.cached_components) == NODES  # nothing changed: every node a cache hit
+  # The first run pushed a model, so the baseline changed: ServedBaseline and the gate (drift
+  # against the served data) rerun. The regression Evaluator compares with no baseline, so
+  # it and the Pusher stay cached.
+  assert set(summary.cached_components) == NODES - {"ServedBaseline", "ExampleGate"}
 
 
 def test_component_seconds_are_the_mlmd_execution_times(two_runs):

@@ -61,6 +61,11 @@ class ProgressHandler(logging.Handler):
                   f"{status:<6} {self._current.seconds:6.1f} s")
       self._current = None
 
+  @property
+  def running(self) -> Optional[str]:
+    """The component that started and has not finished (the one that failed, after a failure)."""
+    return self._current.name if self._current else None
+
   def _write(self, text: str, end: str = "\n") -> None:
     self._out.write(text + end)
     self._out.flush()
@@ -76,8 +81,9 @@ class Terminal:
   def dup_current(cls) -> "Terminal":
     sys.stdout.flush()
     sys.stderr.flush()
-    return cls(out=os.fdopen(os.dup(1), "w", buffering=1),
-               err=os.fdopen(os.dup(2), "w", buffering=1))
+    # backslashreplace: a non-UTF-8 path in a message must not turn into a traceback.
+    return cls(out=os.fdopen(os.dup(1), "w", buffering=1, errors="backslashreplace"),
+               err=os.fdopen(os.dup(2), "w", buffering=1, errors="backslashreplace"))
 
 
 @contextlib.contextmanager

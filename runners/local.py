@@ -7,14 +7,16 @@ installed package, and the Beam flags. It also owns the quiet terminal: the log
 file under `<home>/logs/` and one progress line per component.
 """
 
+import contextlib
 import dataclasses
 import datetime
+import fcntl
 import logging
 import os
 import time
-from typing import Optional, Sequence, TextIO
+from typing import Iterator, Optional, Sequence, TextIO
 
-from pipelines import metadata, run_summary
+from pipelines import metadata
 from pipelines.definition import PipelineDefinition, PipelineRuntime, RunConfig
 from runners import console
 import schemas
@@ -26,6 +28,37 @@ class HomeError(ValueError):
 
 class PipelineFailed(RuntimeError):
   """A component failed; str() is one line, the trace is in the log."""
+
+
+class HomeBusy(HomeError):
+  """Another run holds the home's lock."""
+
+
+LOCK_FILE = ".mnist-tfx.lock"
+
+
+@contextlib.contextmanager
+def home_lock(home: "LocalHome") -> Iterator[None]:
+  """One run per home at a time: a second run fails at once, naming the first.
+
+  Two runs on one home would share the SQLite store and race to push into the same
+  serving directory. flock is released by the kernel when the holder dies, so a
+  killed run never leaves a stale lock behind.
+  """
+  path = os.path.join(home.path, LOCK_FILE)
+  fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+  try:
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+      raise HomeBusy(f"--home {home.root}: another mnist-tfx run (pid {holder}) is using it; "
+                     "wait for it to finish or use another --home") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    yield
+  finally:
+    os.close(fd)  # releases the lock
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +104,8 @@ class LocalHome:
 
 def runtime(definition: PipelineDefinition, config: RunConfig, home: LocalHome,
             enable_cache: bool = True, beam_args: Sequence[str] = ()) -> PipelineRuntime:
-  """Where `definition` runs locally under `home`."""
+  """Where `definition` runs locally under `home` (imports TFX: call inside quiet_logs)."""
+  from components import pushed_model  # pylint: disable=import-outside-toplevel
   # Empty Beam args = DirectRunner's defaults (in_memory, 1 worker). Any flag makes every TFX
   # Beam executor build an sdist of the project for remote workers (`setup.py sdist` in a
   # subprocess, 3.3 s of a local run); pass flags only when they buy something.
@@ -81,12 +115,13 @@ def runtime(definition: PipelineDefinition, config: RunConfig, home: LocalHome,
       schema_uri=schemas.schema_path(definition.dataset),
       metadata_connection_config=home.connection_config(),
       beam_pipeline_args=tuple(beam_args),
-      enable_cache=enable_cache)
+      enable_cache=enable_cache,
+      served_version=pushed_model.served_version(home.serving_dir(definition.serving_model_name)))
 
 
 @dataclasses.dataclass
 class LocalRun:
-  summary: run_summary.RunSummary
+  summary: "run_summary.RunSummary"  # noqa: F821  (imported where used: it loads TFX)
   log_path: str
 
 
@@ -97,29 +132,51 @@ def run(definition: PipelineDefinition, config: RunConfig, home: LocalHome, out:
   Take a console.Terminal before calling: fd 1/2 go to the log file from here on.
   """
   home.prepare()
+  with home_lock(home):
+    return _run_locked(definition, config, home, out, enable_cache, beam_args)
+
+
+def _run_locked(definition: PipelineDefinition, config: RunConfig, home: LocalHome, out: TextIO,
+                enable_cache: bool, beam_args: Sequence[str]) -> LocalRun:
   pipeline_name = definition.pipeline_name(config.model)
   stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
   log_path = os.path.join(home.log_dir, f"{pipeline_name}-{stamp}.log")
   started = time.monotonic()
   with console.quiet_logs(log_path):
-    place = runtime(definition, config, home, enable_cache, beam_args)
-    pipeline = definition.build(config, place)
-    out.write(f"{pipeline_name} pipeline: {config.description}\n"
-              f"home {home.path}; log {log_path}\n")
-    progress = console.ProgressHandler(out, total=len(pipeline.components))
-    from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # pylint: disable=import-outside-toplevel
-    logging.getLogger().addHandler(progress)
+    progress = None
     try:
-      LocalDagRunner().run(pipeline)
-      summary = run_summary.latest_run(home.connection_config(read_only=True), pipeline_name)
+      pipeline = definition.build(config, runtime(definition, config, home, enable_cache, beam_args))
+      out.write(f"{pipeline_name} pipeline: {config.description}\n"
+                f"home {home.path}; log {log_path}\n")
+      progress = console.ProgressHandler(out, total=len(pipeline.components))
+      logging.getLogger().addHandler(progress)
+      summary = _run_and_summarise(pipeline, pipeline_name, home)
       if summary.model_uri:
         summary.details = definition.details(config, summary.model_uri)
     except Exception as e:  # pylint: disable=broad-except
       logging.exception("pipeline %s failed", pipeline_name)  # the trace, to the log
       first_line = str(e).splitlines()[0] if str(e) else ""
-      raise PipelineFailed(f"pipeline failed: {type(e).__name__}: {first_line} "
+      where = f" in {progress.running}" if progress and progress.running else ""
+      raise PipelineFailed(f"pipeline failed{where}: {type(e).__name__}: {first_line} "
                            f"(full trace in {log_path})") from None
     finally:
-      logging.getLogger().removeHandler(progress)
+      if progress:
+        logging.getLogger().removeHandler(progress)
   summary.total_seconds = round(time.monotonic() - started, 2)
   return LocalRun(summary=summary, log_path=log_path)
+
+
+def _run_and_summarise(pipeline, pipeline_name: str, home: LocalHome):
+  """LocalDagRunner, then the summary from MLMD; a gate stopping the run is not an error."""
+  from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # pylint: disable=import-outside-toplevel
+  from pipelines import run_summary  # pylint: disable=import-outside-toplevel
+  try:
+    LocalDagRunner().run(pipeline)
+  except Exception:  # pylint: disable=broad-except
+    # A gate stopping the run is a failed execution too; MLMD says which it was.
+    summary = run_summary.latest_run(home.connection_config(read_only=True), pipeline_name)
+    if not summary.stopped_by:
+      raise
+    logging.info("pipeline %s stopped by %s", pipeline_name, summary.stopped_by)
+    return summary
+  return run_summary.latest_run(home.connection_config(read_only=True), pipeline_name)

@@ -37,10 +37,12 @@ class IdxFormatError(ValueError):
 def _read_bytes(path: str) -> bytes:
   if not os.path.isfile(path):
     raise IdxFormatError(path, "file not found")
-  with open(path, "rb") as f:
-    head = f.read(2)
-    f.seek(0)
-    raw = f.read()
+  try:
+    with open(path, "rb") as f:
+      raw = f.read()
+  except OSError as e:
+    raise IdxFormatError(path, f"cannot be read ({e.strerror})") from None
+  head = raw[:2]
   if head == b"\x1f\x8b":
     try:
       return gzip.decompress(raw)
@@ -105,6 +107,8 @@ class IdxPair:
 
 def find_pair(data_dir: str, prefix: str) -> IdxPair:
   """Finds `<prefix>-images-idx3-ubyte[.gz]` and its labels file in data_dir."""
+  if os.path.exists(data_dir) and not os.path.isdir(data_dir):
+    raise IdxFormatError(data_dir, "is a file, not a directory")
   if not os.path.isdir(data_dir):
     raise IdxFormatError(data_dir, "data directory not found")
   paths = []

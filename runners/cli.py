@@ -18,9 +18,12 @@ import dataclasses
 import json
 import os
 import sys
+import warnings
 from typing import Dict, List, Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter stays out
+# TensorFlow imports googleapiclient, whose google.api_core warns about Python 3.10 on import.
+warnings.filterwarnings("ignore", category=FutureWarning, module="google")
 
 EXIT_PUSHED = 0
 EXIT_FAILED = 1
@@ -39,36 +42,75 @@ class _Parser(argparse.ArgumentParser):
     raise UserError(message)
 
 
-def _add_run_parser(sub) -> None:
+def _add_pipeline_arguments(parser, local_paths: bool = True) -> None:
+  """--pipeline, --model, the recipe overrides and each pipeline's own flags."""
   from pipelines import registry  # pylint: disable=import-outside-toplevel
-  run = sub.add_parser("run", help="run a pipeline locally (LocalDagRunner, Beam DirectRunner)")
-  run.add_argument("--pipeline", choices=sorted(registry.PIPELINES), default="mnist")
-  run.add_argument("--model", help="trainer model; " + "; ".join(
+  parser.add_argument("--pipeline", choices=sorted(registry.PIPELINES), default="mnist")
+  parser.add_argument("--model", help="trainer model; " + "; ".join(
       f"{d.name}: {', '.join(d.models)} (default {d.default_model})"
       for d in registry.PIPELINES.values()))
-  run.add_argument("--home", default="tfx_home",
-                   help="pipeline root, SQLite metadata, logs and serving/ (default: ./tfx_home)")
-  run.add_argument("--epochs", type=int, help="training epochs (overrides the recipe)")
-  run.add_argument("--train-steps", type=int, help="training steps (overrides --epochs)")
-  run.add_argument("--summary-json", help="write metrics, blessing, pushed path and "
-                   "per-component seconds to this file")
-  run.add_argument("--no-cache", action="store_true", help="rerun every component")
+  parser.add_argument("--epochs", type=int, help="training epochs (overrides the recipe)")
+  parser.add_argument("--train-steps", type=int, help="training steps (overrides --epochs)")
   # Each pipeline's own flags. Defaults are suppressed so that a flag given for the wrong
   # pipeline can be told apart from one left alone, and rejected.
   seen: Dict[str, object] = {}
   for definition in registry.PIPELINES.values():
-    group = run.add_argument_group(f"{definition.name} pipeline only")
+    group = parser.add_argument_group(f"{definition.name} pipeline only")
     for option in definition.options:
-      if option.flag in seen:
+      if option.flag in seen or (not local_paths and option.flag in LOCAL_PATH_FLAGS):
         continue
       seen[option.flag] = option
       group.add_argument(option.flag, type=option.type, default=argparse.SUPPRESS, help=option.help)
+
+
+# Flags naming directories of this machine: meaningless in a spec compiled for a cluster.
+LOCAL_PATH_FLAGS = ("--data-dir", "--examples-dir")
+
+
+def _add_run_parser(sub) -> None:
+  run = sub.add_parser("run", help="run a pipeline locally (LocalDagRunner, Beam DirectRunner)")
+  _add_pipeline_arguments(run)
+  run.add_argument("--home", default="tfx_home",
+                   help="pipeline root, SQLite metadata, logs and serving/ (default: ./tfx_home)")
+  run.add_argument("--metadata", metavar="PATH_OR_URL",
+                   help="ML Metadata store: a SQLite file (default HOME/metadata.db) or "
+                   "mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE (MySQL or MariaDB)")
+  run.add_argument("--summary-json", help="write metrics, blessing, pushed path and "
+                   "per-component seconds to this file")
+  run.add_argument("--no-cache", action="store_true", help="rerun every component")
+
+
+def _add_compile_parser(sub) -> None:
+  compile_ = sub.add_parser("compile", help="compile a pipeline for Kubeflow Pipelines v2 "
+                            "(or Vertex AI); writes nothing but --output")
+  _add_pipeline_arguments(compile_, local_paths=False)
+  compile_.add_argument("--target", choices=["kubeflow", "vertex"], default="kubeflow",
+                        help="kubeflow: a bare PipelineSpec (schema 2.1.0) for the open-source "
+                        "backend; vertex: TFX's PipelineJob form")
+  compile_.add_argument("--image", required=True, help="the pipeline image (see Dockerfile)")
+  compile_.add_argument("--pipeline-root", required=True,
+                        help="object-store URI for artefacts, e.g. gs://BUCKET/tfx")
+  compile_.add_argument("--serving-root", help="push destination root (default "
+                        "PIPELINE_ROOT/serving); models go to <root>/<model name>/<version>")
+  compile_.add_argument("--data-uri", help="mnist: the IDX files' directory; regression: a "
+                        "DIR/{train,eval,test}/*.tfrecord[.gz] tree (default: the pipeline's "
+                        "own source); a run-time parameter of the compiled spec")
+  compile_.add_argument("--beam-arg", action="append", default=[], metavar="FLAG",
+                        help="a Beam pipeline flag for every Beam-backed component (repeat)")
+  compile_.add_argument("--output", required=True, help="FILE.yaml or FILE.json")
 
 
 def _parser() -> argparse.ArgumentParser:
   parser = _Parser(prog="mnist-tfx", description=__doc__.splitlines()[0])
   sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
   _add_run_parser(sub)
+  _add_compile_parser(sub)
+  serve = sub.add_parser("serve", help="serve pushed models over TF Serving's REST and gRPC APIs")
+  from serving.model_server import flags as server_flags  # pylint: disable=import-outside-toplevel
+  server_flags.add_arguments(serve)
+  predict = sub.add_parser("predict", help="classify PNG or IDX digits with a served model")
+  from runners import predict as predict_command_module  # pylint: disable=import-outside-toplevel
+  predict_command_module.add_arguments(predict)
   return parser
 
 
@@ -84,19 +126,44 @@ def _pipeline_values(args, definition) -> Dict[str, object]:
   return {dest: getattr(args, dest) for dest in own if hasattr(args, dest)}
 
 
+def _check_utf8(args) -> None:
+  """Paths must be valid UTF-8: TensorFlow, TFX and ML Metadata cannot store anything else."""
+  for name, value in vars(args).items():
+    if isinstance(value, str):
+      try:
+        value.encode("utf-8")
+      except UnicodeEncodeError:
+        raw = os.fsencode(value)
+        raise UserError(f"--{name.replace('_', '-')}: {raw!r} is not valid UTF-8; "
+                        "TensorFlow and ML Metadata need UTF-8 paths") from None
+
+
+def _check_output_file(flag: str, path: Optional[str]) -> None:
+  if path is None:
+    return
+  parent = os.path.dirname(os.path.abspath(path))
+  if os.path.isdir(path):
+    raise UserError(f"{flag} {path}: is a directory")
+  if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+    raise UserError(f"{flag} {path}: cannot write there ({parent} is missing or not writable)")
+
+
 def run_command(args, terminal) -> int:
   from pipelines import definition as definitions, metadata, registry  # pylint: disable=import-outside-toplevel
   from runners import local  # pylint: disable=import-outside-toplevel
 
   definition = registry.get(args.pipeline)
-  home = local.LocalHome(args.home)
+  home = local.LocalHome(args.home, metadata_spec=args.metadata)
   try:
     config = definition.configure(args.model, _pipeline_values(args, definition),
                                   {"epochs": args.epochs, "train_steps": args.train_steps})
+    _check_output_file("--summary-json", args.summary_json)
+    if args.metadata:  # a malformed URL or an unreachable server fails here, in one line
+      metadata.check_connection(metadata.connection_config(args.metadata))
     home.prepare()
+    result = local.run(definition, config, home, terminal.out, enable_cache=not args.no_cache)
   except (definitions.DefinitionError, local.HomeError, metadata.MetadataConfigError) as e:
     raise UserError(str(e)) from None
-  result = local.run(definition, config, home, terminal.out, enable_cache=not args.no_cache)
   summary = result.summary
   _print_summary(summary, terminal.out)
   if args.summary_json:
@@ -110,23 +177,85 @@ def _print_summary(summary, out) -> None:
             f"({len(summary.cached_components)} of {len(summary.component_seconds)} components cached)\n")
   for name, value in sorted(summary.metrics.items()):
     out.write(f"  {name:<30} {value:.4f}\n")
-  for split, problems in summary.anomalies.items():
-    for problem in problems:
-      out.write(f"  ANOMALY in {split}: {problem}\n")
+  for problem in summary.anomalies:
+    out.write(f"  ANOMALY {problem}\n")
   for key, value in summary.details.items():
     out.write(f"  {key:<30} {value}\n")
   for failure in summary.failed_thresholds:
     out.write(f"  FAILED threshold: {failure}\n")
-  if summary.pushed_path:
+  if summary.infra_blessed is False:
+    out.write(f"  FAILED infra validation: {summary.infra_message}\n")
+  if summary.stopped_by:
+    out.write(f"  stopped by {summary.stopped_by} before training: nothing was trained or pushed\n")
+  elif summary.pushed_path:
     out.write(f"  blessed: yes; pushed to {summary.pushed_path}\n")
-  elif summary.blessed:
+  elif summary.blessed and summary.infra_blessed:
     out.write("  blessed: yes, but nothing was pushed\n")
+  elif summary.blessed:
+    out.write("  blessed: yes, but the model server could not serve it: nothing was pushed\n")
   else:
     out.write("  blessed: NO; the Evaluator's thresholds were not met, nothing was pushed\n")
   out.flush()
 
 
-COMMANDS = {"run": run_command}
+def compile_command(args, terminal) -> int:
+  from pipelines import definition as definitions, registry  # pylint: disable=import-outside-toplevel
+  from runners import console, kubeflow_v2  # pylint: disable=import-outside-toplevel
+
+  if not args.output.endswith((".yaml", ".yml", ".json")):
+    raise UserError(f"--output {args.output}: must end in .yaml or .json")
+  _check_output_file("--output", args.output)
+  for flag, value in (("--pipeline-root", args.pipeline_root), ("--serving-root", args.serving_root),
+                      ("--data-uri", args.data_uri)):
+    if value is not None and "://" not in value:
+      raise UserError(f"{flag} {value}: expected a URI the cluster can read (gs://, s3://, "
+                      "minio://, ...), not a path of this machine")
+  definition = registry.get(args.pipeline)
+  try:
+    config = definition.configure(args.model, _pipeline_values(args, definition),
+                                  {"epochs": args.epochs, "train_steps": args.train_steps},
+                                  data_uri=args.data_uri)
+  except definitions.DefinitionError as e:
+    raise UserError(str(e)) from None
+  placement = kubeflow_v2.KubeflowPlacement(image=args.image, pipeline_root=args.pipeline_root,
+                                            serving_root=args.serving_root, beam_args=args.beam_arg)
+  with console.quiet_logs(os.devnull):
+    try:
+      spec = kubeflow_v2.compile_pipeline(definition, config, placement, target=args.target)
+    except kubeflow_v2.CompileError as e:
+      raise UserError(str(e)) from None
+  kubeflow_v2.write_spec(spec, args.output)
+  terminal.out.write(f"wrote {args.output}: {args.target} spec of "
+                     f"{definition.pipeline_name(config.model)} ({config.description})\n")
+  return 0
+
+
+def serve_command(args, terminal) -> int:
+  from serving.model_server import config as server_config, flags as server_flags  # pylint: disable=import-outside-toplevel
+  try:
+    server_flags.configure(args)  # flags and config files, before TensorFlow loads
+    # A server logs to stderr; TF's C++ start-up lines about absent CUDA plugins are not news.
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    from serving.model_server import server as model_server  # pylint: disable=import-outside-toplevel
+    return model_server.run(args, terminal.out)
+  except server_config.ServerConfigError as e:
+    raise UserError(str(e)) from None
+  except OSError as e:
+    raise UserError(f"cannot listen on {args.host}: {e.strerror or e}") from None
+
+
+def predict_command(args, terminal) -> int:
+  os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # the client loads TF's protos; its CUDA chatter is noise
+  from runners import predict  # pylint: disable=import-outside-toplevel
+  try:
+    return predict.run(args, terminal.out)
+  except predict.PredictError as e:
+    terminal.err.write(f"mnist-tfx: error: {e}\n")
+    return e.exit_code
+
+
+COMMANDS = {"run": run_command, "compile": compile_command, "serve": serve_command,
+            "predict": predict_command}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -135,6 +264,7 @@ def main(argv: Optional[List[str]] = None) -> int:
   terminal = console.Terminal.dup_current()
   try:
     args = _parser().parse_args(argv)
+    _check_utf8(args)
     return COMMANDS[args.command](args, terminal)
   except UserError as e:
     terminal.err.write(f"mnist-tfx: error: {e}\n")

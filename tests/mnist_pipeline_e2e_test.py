@@ -1,16 +1,15 @@
 """End to end on full real MNIST: `mnist-tfx run` as a user runs it, then the pushed model.
 
 One scenario on one home, run once (module fixture) and then only read by the tests:
-a fresh softmax run (~30 s), the same command again (cached), and a trainer-only change
-that makes the model worse (refused). The Deep-MNIST CNN runs once on its own home
-(~85 s) to hold the 99.2 % claim. Everything else in the suite uses small data.
+a fresh softmax run (~30 s), the same command again (cached), a trainer-only change that
+makes the model worse (the model gate refuses it), a training set of only digits 0-4
+(the drift gate stops it) and a set with broken records (the data gate stops it). The
+Deep-MNIST CNN runs once on its own home (~85 s) to hold the 99.2 % claim.
 """
 
-import dataclasses
 import os
 import subprocess
 import sys
-from typing import Any, Dict, List
 
 import numpy as np
 import pytest
@@ -24,40 +23,9 @@ from tests import fixtures
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, fixtures.needs_mnist]
 
 
-@dataclasses.dataclass
-class Step:
-  stdout: str
-  stderr: str
-  summary: Dict[str, Any]
-  versions_after: List[str]  # serving/mnist/ listing right after this step
-
-
-@dataclasses.dataclass
-class Scenario:
-  home: str
-  first: Step
-  again: Step
-  worse: Step
-
-
-def _step(home: str, extra: List[str], expect_exit: int) -> Step:
-  proc, summary = fixtures.run_pipeline(
-      home, ["--pipeline", "mnist", "--model", "softmax", "--data-dir", fixtures.MNIST_DIR, *extra],
-      expect_exit=expect_exit)
-  serving = os.path.join(home, "serving", contract.SERVING_MODEL_NAME)
-  return Step(proc.stdout, proc.stderr, summary, sorted(os.listdir(serving)))
-
-
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory) -> Scenario:
-  if not fixtures.mnist_available():
-    pytest.skip("real MNIST missing")  # the marker turns this into a failure under CI=true
-  home = str(tmp_path_factory.mktemp("home"))
-  first = _step(home, [], expect_exit=0)
-  again = _step(home, [], expect_exit=0)
-  # One epoch instead of ten: the data components stay cached, the model gets worse.
-  worse = _step(home, ["--epochs", "1"], expect_exit=3)
-  return Scenario(home, first, again, worse)
+def scenario(mnist_scenario):
+  return mnist_scenario
 
 
 def test_run_is_quiet_blessed_and_pushes_a_tf_serving_layout(scenario):
@@ -66,15 +34,16 @@ def test_run_is_quiet_blessed_and_pushes_a_tf_serving_layout(scenario):
   assert first.stderr == ""
   for noise in ("Traceback", "AtomicFunction", "WARNING", "tensorflow/core"):
     assert noise not in first.stdout
-  assert "[9/9] Pusher" in first.stdout and "blessed: yes" in first.stdout
+  assert "[10/10] Pusher" in first.stdout and "blessed: yes" in first.stdout
   summary = first.summary
-  assert summary["blessed"] is True and summary["anomalies"] == {}
+  assert summary["blessed"] is True and summary["infra_blessed"] is True
+  assert summary["anomalies"] == [] and summary["stopped_by"] is None
   assert summary["metrics"]["example_count"] == contract.SPLIT_SIZES[contract.TEST_SPLIT]
   assert summary["metrics"]["sparse_categorical_accuracy"] >= 0.92
   # Per-component seconds come from MLMD: every node of the graph, each measured.
   assert set(summary["component_seconds"]) == {
-      "MnistIdxExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
-      "Transform", "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher"}
+      "MnistIdxExampleGen", "StatisticsGen", "ImportSchemaGen", "ServedBaseline", "ExampleGate",
+      "Transform", "Trainer", "Evaluator", "InfraValidator", "Pusher"}
   assert summary["component_seconds"]["Trainer"] > 1
   assert summary["cached_components"] == []
   # TF Serving layout: <home>/serving/mnist/<integer version>/saved_model.pb
@@ -120,25 +89,59 @@ def test_pushed_model_classifies_the_10000_test_images(scenario):
 
 def test_second_run_is_served_from_the_cache(scenario):
   first, again = scenario.first.summary, scenario.again.summary
-  # Everything up to the Trainer is reused. The Evaluator runs once more because it now has a
-  # baseline (the model of the first run, blessed since); the model is the same, so the
-  # Pusher records the existing version instead of publishing a duplicate.
-  assert {"ImportSchemaGen", "MnistIdxExampleGen", "StatisticsGen", "ExampleValidator",
-          "Transform", "Trainer"} <= set(again["cached_components"])
+  # Data, Transform, Trainer and infra validation are reused. A model is served now, so the
+  # baseline changed: the gate checks drift against its data and the Evaluator compares with
+  # it; the model is the same, so the Pusher records the existing version.
+  assert set(again["cached_components"]) == {
+      "ImportSchemaGen", "MnistIdxExampleGen", "StatisticsGen", "Transform", "Trainer",
+      "InfraValidator"}
   assert again["blessed"] and again["metrics"]["sparse_categorical_accuracy_diff"] == 0
   assert again["pushed_path"] == first["pushed_path"]
   assert again["total_seconds"] < first["total_seconds"]
   assert scenario.again.versions_after == scenario.first.versions_after
 
 
-def test_trainer_only_change_reruns_from_trainer_and_a_regression_is_not_pushed(scenario):
+def test_model_gate_a_weak_candidate_is_not_pushed_and_says_by_how_much(scenario):
   worse = scenario.worse.summary
   assert sorted(set(worse["component_seconds"]) - set(worse["cached_components"])) == [
-      "Evaluator", "Pusher", "Trainer", "latest_blessed_model_resolver"]
+      "Evaluator", "InfraValidator", "Pusher", "Trainer"]
   assert worse["blessed"] is False and worse["pushed_path"] is None
-  assert worse["metrics"]["sparse_categorical_accuracy_diff"] < -0.001
-  assert "FAILED threshold: sparse_categorical_accuracy changed by" in scenario.worse.stdout
-  assert scenario.worse.versions_after == scenario.first.versions_after
+  accuracy, drop = (worse["metrics"]["sparse_categorical_accuracy"],
+                    worse["metrics"]["sparse_categorical_accuracy_diff"])
+  assert drop < -0.001
+  out = scenario.worse.stdout
+  assert (f"FAILED threshold: sparse_categorical_accuracy {accuracy:.4g} < lower bound 0.92 "
+          f"(short by {0.92 - accuracy:.4g})") in out
+  assert f"FAILED threshold: sparse_categorical_accuracy changed by {drop:+.4g} against the served model" in out
+  assert scenario.worse.versions_after == scenario.first.versions_after  # still serving run 1
+
+
+def test_drift_gate_stops_a_training_set_of_digits_0_to_4(scenario):
+  drifted = scenario.drifted
+  assert drifted.summary["stopped_by"] == "ExampleGate"
+  assert len(drifted.summary["anomalies"]) == 1
+  line = drifted.summary["anomalies"][0]
+  assert line.startswith("split train, feature label: ") and "Linfty distance" in line
+  assert "stopped by ExampleGate before training: nothing was trained or pushed" in drifted.stdout
+  assert "Transform" not in drifted.summary["component_seconds"]
+  assert "Trainer" not in drifted.summary["component_seconds"]
+  assert drifted.summary["pushed_path"] is None
+  assert drifted.versions_after == scenario.first.versions_after
+
+
+def test_data_gate_stops_broken_records_with_one_line_each(scenario):
+  broken = scenario.broken
+  assert broken.summary["stopped_by"] == "ExampleGate"
+  image = [l for l in broken.summary["anomalies"] if l.startswith("split train, feature image: ")]
+  label = [l for l in broken.summary["anomalies"] if l.startswith("split train, feature label: ")]
+  assert len(image) == 1 and len(label) == 1, broken.summary["anomalies"]
+  assert "Unexpectedly large value: 300" in image[0] and "value lengths vary" in image[0].lower()
+  assert "present in fewer examples than expected" in image[0]
+  assert "Unexpectedly large value: 11" in label[0]
+  for line in broken.summary["anomalies"]:
+    assert f"ANOMALY {line}" in broken.stdout
+  assert not {"Transform", "Trainer", "Pusher"} & set(broken.summary["component_seconds"])
+  assert broken.versions_after == scenario.first.versions_after
 
 
 def test_deep_mnist_cnn_reaches_its_bound_and_is_pushed(tmp_path):

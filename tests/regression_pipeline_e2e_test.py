@@ -1,4 +1,4 @@
-"""End to end: the regression pipeline is blessed at σ = 0 and refused at σ = 0.5."""
+"""End to end: the regression pipeline is blessed at σ = 0; at σ = 0.5 the data gate stops it."""
 
 import os
 
@@ -16,7 +16,7 @@ def test_noise_free_run_is_blessed_and_pushed_model_learns_2x_plus_1(tmp_path):
   home = str(tmp_path / "home")
   proc, summary = fixtures.run_pipeline(home, ARGS + ["--examples", "1000", "--seed", "3"])
   assert proc.stderr == "" and "blessed: yes" in proc.stdout
-  assert summary["blessed"] and summary["anomalies"] == {}
+  assert summary["blessed"] and summary["anomalies"] == []
   assert summary["metrics"]["within_tolerance"] >= 0.99
   assert summary["metrics"]["mean_squared_error"] < 1e-4
   assert summary["component_seconds"]["Trainer"] < 60
@@ -30,11 +30,14 @@ def test_noise_free_run_is_blessed_and_pushed_model_learns_2x_plus_1(tmp_path):
   assert abs(summary["details"]["w"] - 2) < 0.01 and abs(summary["details"]["b"] - 1) < 0.01
 
 
-def test_noisy_run_is_not_blessed_and_nothing_is_pushed(tmp_path):
+def test_noisy_data_is_stopped_before_training_and_nothing_is_pushed(tmp_path):
   home = str(tmp_path / "home")
   proc, summary = fixtures.run_pipeline(home, ARGS + ["--noise", "0.5"], expect_exit=3)
-  assert "blessed: NO" in proc.stdout and "nothing was pushed" in proc.stdout
-  assert "FAILED threshold: within_tolerance" in proc.stdout
-  assert summary["blessed"] is False and summary["pushed_path"] is None
-  assert set(summary["anomalies"]) == {"train", "eval", "test"}  # y leaves [1, 3]
+  assert "stopped by ExampleGate before training: nothing was trained or pushed" in proc.stdout
+  assert summary["stopped_by"] == "ExampleGate" and summary["pushed_path"] is None
+  # y = 2x + 1 + N(0, 0.5) leaves the schema's [1, 3] in every split.
+  splits = sorted(line.split(",")[0] for line in summary["anomalies"])
+  assert splits == ["split eval", "split test", "split train"], summary["anomalies"]
+  assert all(", feature y: " in line for line in summary["anomalies"])
+  assert "Trainer" not in summary["component_seconds"]
   assert not os.path.exists(os.path.join(home, "serving", contract.SERVING_MODEL_NAME))

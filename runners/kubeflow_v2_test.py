@@ -1,0 +1,135 @@
+"""The compiled Kubeflow spec: parsed by KFP's own protos and loader, checked task by task, golden.
+
+TFX's kubeflow_v2_dag_runner_test compares compiled output with golden files after
+normalising the SDK version; so does this test (runners/testdata/*.yaml). Regenerate
+them after an intended change with `UPDATE_GOLDEN=1 make test ARGS=runners/kubeflow_v2_test.py`.
+"""
+
+import dataclasses
+import importlib
+import json
+import os
+import re
+
+import pytest
+import yaml
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
+
+from pipelines import registry
+from runners import kubeflow_v2
+
+IMAGE = "registry.example/mnist-tfx:1.0"
+ROOT = "gs://example-bucket/tfx"
+GOLDEN = os.path.join(os.path.dirname(__file__), "testdata")
+_TASK_NAME = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")
+
+
+def _compile(pipeline_name, model=None, data_uri=None, beam_args=(), target="kubeflow"):
+  definition = registry.get(pipeline_name)
+  config = definition.configure(model, {}, {"epochs": None, "train_steps": None}, data_uri=data_uri)
+  placement = kubeflow_v2.KubeflowPlacement(image=IMAGE, pipeline_root=ROOT, beam_args=beam_args)
+  return kubeflow_v2.compile_pipeline(definition, config, placement, target=target)
+
+
+CASES = {
+    "mnist_softmax": lambda: _compile("mnist", "softmax", data_uri="gs://example-bucket/data/mnist"),
+    "regression_linear": lambda: _compile("regression"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def compiled(request):
+  return request.param, CASES[request.param]()
+
+
+def test_parses_as_a_bare_pipeline_spec_with_no_unknown_fields(compiled):
+  _, spec = compiled
+  parsed = pipeline_spec_pb2.PipelineSpec()
+  json_format.ParseDict(spec, parsed, ignore_unknown_fields=False)
+  assert parsed.schema_version == "2.1.0"
+  assert "displayName" not in spec and "runtimeConfig" not in spec  # not a PipelineJob
+  assert parsed.default_pipeline_root == ROOT
+
+
+def test_kfp_clients_own_loaders_accept_it(compiled, tmp_path):
+  from kfp import components  # pylint: disable=import-outside-toplevel
+  from kfp.client import client as kfp_client  # pylint: disable=import-outside-toplevel
+  path = str(tmp_path / "pipeline.yaml")
+  kubeflow_v2.write_spec(compiled[1], path)
+  doc = kfp_client._extract_pipeline_yaml(path)  # what upload_pipeline sends  # pylint: disable=protected-access
+  assert doc.pipeline_spec.schema_version == "2.1.0"
+  component = components.load_component_from_file(path)
+  assert component.pipeline_spec.root.dag.tasks
+
+
+def test_every_task_executor_image_command_and_parameter(compiled):
+  name, spec = compiled
+  tasks = spec["root"]["dag"]["tasks"]
+  for task_name, task in tasks.items():
+    assert _TASK_NAME.match(task_name), task_name
+    component = spec["components"][task["componentRef"]["name"]]
+    container = spec["deploymentSpec"]["executors"][component["executorLabel"]]["container"]
+    assert container["image"] == IMAGE
+    assert container["command"] == ["python", "-m", "runners.kubeflow_v2_entrypoint"]
+    assert "lifecycle" not in container
+    importlib.import_module(container["command"][2])
+    executor_path = container["args"][container["args"].index("--executor_class_path") + 1]
+    module, cls = executor_path.rsplit(".", 1)
+    assert hasattr(importlib.import_module(module), cls), executor_path
+    assert container["args"][container["args"].index("--json_serialized_invocation_args") + 1] == "{{$}}"
+    for dependency in task.get("dependentTasks", []):
+      assert dependency in tasks
+    declared = component.get("inputDefinitions", {}).get("parameters", {})
+    assert set(task.get("inputs", {}).get("parameters", {})) <= set(declared)
+  assert tasks["ServedBaseline"]["cachingOptions"] == {"enableCache": False}
+  assert tasks["Trainer"]["cachingOptions"] == {"enableCache": True}
+  assert not [t for t in tasks if "resolver" in t.lower()]
+  text = json.dumps(spec)
+  assert "/work" not in text and "/tmp" not in text and os.path.expanduser("~") not in text
+
+
+def test_runtime_parameters_have_defaults(compiled):
+  name, spec = compiled
+  params = spec["root"]["inputDefinitions"]["parameters"]
+  epochs = 10 if name == "mnist_softmax" else 30
+  assert params["epochs"] == {"parameterType": "NUMBER_INTEGER", "defaultValue": epochs}
+  assert params["train_steps"] == {"parameterType": "NUMBER_INTEGER", "defaultValue": 0}
+  trainer = spec["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]
+  assert trainer["epochs"] == {"componentInputParameter": "epochs"}
+  assert trainer["train_steps"] == {"componentInputParameter": "train_steps"}
+  if name == "mnist_softmax":
+    assert params["data_uri"] == {"parameterType": "STRING",
+                                  "defaultValue": "gs://example-bucket/data/mnist"}
+    example_gen = spec["root"]["dag"]["tasks"]["MnistIdxExampleGen"]["inputs"]["parameters"]
+    assert example_gen["input_base"] == {"componentInputParameter": "data_uri"}
+
+
+def test_beam_args_reach_every_beam_component():
+  spec = _compile("regression", beam_args=["--direct_num_workers=2",
+                                           "--direct_running_mode=multi_processing"])
+  beam = {"RegressionExampleGen", "StatisticsGen", "Transform", "Evaluator"}
+  for task in beam:
+    label = spec["components"][task]["executorLabel"]
+    assert "--direct_num_workers=2" in spec["deploymentSpec"]["executors"][label]["container"]["args"]
+
+
+def test_vertex_keeps_tfxs_pipeline_job_form():
+  job = _compile("regression", target="vertex")
+  assert job["displayName"] == "regression-linear" and "pipelineSpec" in job
+
+
+def _normalised(spec):
+  spec = json.loads(json.dumps(spec))
+  spec["sdkVersion"] = "tfx-VERSION"
+  return spec
+
+
+def test_golden(compiled):
+  name, spec = compiled
+  path = os.path.join(GOLDEN, f"{name}.yaml")
+  if os.environ.get("UPDATE_GOLDEN"):
+    with open(path, "w") as f:
+      yaml.safe_dump(_normalised(spec), f, sort_keys=True)
+  with open(path) as f:
+    assert _normalised(spec) == yaml.safe_load(f)

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-fast bench clean-home
+.PHONY: run test test-fast bench bench-serving image clean-home
 
 $(STAMP): setup.py constraints.txt
 	@if [ -z "$(PYTHON)" ] || ! "$(PYTHON)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -32,5 +32,15 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_bench $(ARGS)
 
+# The model server: REST/gRPC latency and throughput against the in-process floor (~10 min).
+bench-serving: $(STAMP)
+	$(BIN)/python -m bench.serving $(ARGS)
+
 clean-home:
 	rm -rf tfx_home
+
+# The Kubeflow task image (Dockerfile). Needs a Docker engine; these machines have none.
+IMAGE ?= mnist-tfx:latest
+image:
+	@docker info >/dev/null 2>&1 || { echo "make image: no Docker engine reachable here; on a machine with one run: docker build -t $(IMAGE) ." >&2; exit 2; }
+	docker build -t $(IMAGE) .

@@ -17,9 +17,10 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 import warnings
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter stays out
 # TensorFlow imports googleapiclient, whose google.api_core warns about Python 3.10 on import.
@@ -78,6 +79,22 @@ def _add_run_parser(sub) -> None:
   run.add_argument("--summary-json", help="write metrics, blessing, pushed path and "
                    "per-component seconds to this file")
   run.add_argument("--no-cache", action="store_true", help="rerun every component")
+  _add_beam_argument(run)
+
+
+def _add_beam_argument(parser) -> None:
+  parser.add_argument("--beam-arg", action="append", default=[], metavar="FLAG",
+                      help="a Beam pipeline flag for every Beam-backed component, repeatable, "
+                      "e.g. --beam-arg=--direct_running_mode=multi_processing "
+                      "--beam-arg=--direct_num_workers=2 (default: none; DirectRunner in-process)")
+
+
+def _check_beam_args(flags: Sequence[str]) -> None:
+  """Beam would reject a malformed flag only once a component starts; refuse it up front."""
+  for flag in flags:
+    if not re.fullmatch(r"--[A-Za-z_][A-Za-z0-9_]*(=.*)?", flag, re.DOTALL):
+      raise UserError(f"--beam-arg {flag!r}: expected a Beam pipeline flag such as "
+                      "--runner=DataflowRunner or --direct_num_workers=2")
 
 
 def _add_compile_parser(sub) -> None:
@@ -95,8 +112,7 @@ def _add_compile_parser(sub) -> None:
   compile_.add_argument("--data-uri", help="mnist: the IDX files' directory; regression: a "
                         "DIR/{train,eval,test}/*.tfrecord[.gz] tree (default: the pipeline's "
                         "own source); a run-time parameter of the compiled spec")
-  compile_.add_argument("--beam-arg", action="append", default=[], metavar="FLAG",
-                        help="a Beam pipeline flag for every Beam-backed component (repeat)")
+  _add_beam_argument(compile_)
   compile_.add_argument("--output", required=True, help="FILE.yaml or FILE.json")
 
 
@@ -158,10 +174,12 @@ def run_command(args, terminal) -> int:
     config = definition.configure(args.model, _pipeline_values(args, definition),
                                   {"epochs": args.epochs, "train_steps": args.train_steps})
     _check_output_file("--summary-json", args.summary_json)
+    _check_beam_args(args.beam_arg)
     if args.metadata:  # a malformed URL or an unreachable server fails here, in one line
       metadata.check_connection(metadata.connection_config(args.metadata))
     home.prepare()
-    result = local.run(definition, config, home, terminal.out, enable_cache=not args.no_cache)
+    result = local.run(definition, config, home, terminal.out, enable_cache=not args.no_cache,
+                       beam_args=args.beam_arg)
   except (definitions.DefinitionError, local.HomeError, metadata.MetadataConfigError) as e:
     raise UserError(str(e)) from None
   summary = result.summary
@@ -205,6 +223,7 @@ def compile_command(args, terminal) -> int:
   if not args.output.endswith((".yaml", ".yml", ".json")):
     raise UserError(f"--output {args.output}: must end in .yaml or .json")
   _check_output_file("--output", args.output)
+  _check_beam_args(args.beam_arg)
   for flag, value in (("--pipeline-root", args.pipeline_root), ("--serving-root", args.serving_root),
                       ("--data-uri", args.data_uri)):
     if value is not None and "://" not in value:

@@ -96,6 +96,8 @@ def test_bad_mnist_flags(tmp_path, extra, expected):
     (["--noise", "-0.1"], "regression data: noise_stddev must be >= 0, got -0.1"),
     (["--model", "softmax"], "--model softmax: unknown regression model, expected one of linear"),
     (["--data-dir", "/tmp"], "--data-dir does not apply to the regression pipeline (it is a mnist flag)"),
+    (["--beam-arg", "direct_num_workers=2"], "--beam-arg 'direct_num_workers=2': expected a Beam "
+     "pipeline flag such as --runner=DataflowRunner or --direct_num_workers=2"),
 ])
 def test_bad_regression_flags(tmp_path, extra, expected):
   proc = fixtures.run_cli(["run", "--pipeline", "regression", "--home", str(tmp_path)] + extra,

@@ -1,0 +1,137 @@
+"""The compiled Kubeflow pipelines really run: task by task, as KFP's v2 launcher runs them.
+
+`mnist-tfx compile --target kubeflow` writes a spec for a cluster: gs:// pipeline
+and serving roots, the schema at the image's /pipeline/schemas, every task's
+command `python -m runners.kubeflow_v2_entrypoint` with KFP's ExecutorInput.
+tests/kfp_launcher.py runs each task's container command here with the inputs
+KFP's open-source backend would pass (object-store URIs mapped to a directory),
+so the same entrypoint, components and artefacts run as on the cluster, minus
+Kubernetes. MNIST must push a model that reaches the softmax tutorial's 0.92,
+regression one that predicts 2x + 1 within 0.01, and a second MNIST run must
+reuse the cached data and training tasks.
+"""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+
+from components.mnist_idx_example_gen import idx_reader
+from schemas.mnist import contract as mnist_contract
+from schemas.regression import contract as regression_contract
+from serving.client import mnist as mnist_client
+from tests import fixtures
+from tests.kfp_launcher import LocalLauncher
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+BUCKET = "gs://tfx-bucket"
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _compile(tmp_path, pipeline, *extra):
+  out = str(tmp_path / f"{pipeline}.yaml")
+  proc = fixtures.run_cli(["compile", "--pipeline", pipeline, "--target", "kubeflow",
+                           "--image", "registry.example/mnist-tfx:test",
+                           "--pipeline-root", f"{BUCKET}/tfx", "--serving-root",
+                           f"{BUCKET}/serving", "--output", out, *extra])
+  assert proc.returncode == 0, proc.stderr
+  with open(out) as f:
+    return yaml.safe_load(f)
+
+
+def _launcher(spec, store):
+  return LocalLauncher(spec, store, cwd=REPO,
+                       image_paths={"/pipeline/schemas": os.path.join(REPO, "schemas")})
+
+
+def _pushed(store, model):
+  root = os.path.join(store, "gs", "tfx-bucket", "serving", model)
+  versions = sorted((v for v in os.listdir(root) if v.isdigit()), key=int) if os.path.isdir(root) else []
+  return root, versions
+
+
+def _failures(result):
+  return {n: t.stderr[-3000:] for n, t in result.tasks.items() if t.status == "failed"}
+
+
+@pytest.fixture(scope="module")
+def mnist_runs(tmp_path_factory):
+  fixtures.require(fixtures.mnist_available(), "real MNIST (../shared/data/mnist)")
+  tmp = tmp_path_factory.mktemp("kfp_mnist")
+  store = str(tmp / "store")
+  # The data as the cluster would hold it: in the bucket.
+  shutil.copytree(fixtures.MNIST_DIR, os.path.join(store, "gs", "tfx-bucket", "data", "mnist"))
+  spec = _compile(tmp, "mnist", "--model", "softmax", "--data-uri", f"{BUCKET}/data/mnist")
+  launcher = _launcher(spec, store)
+  first = launcher.run()
+  assert first.succeeded, _failures(first)
+  _, after_first = _pushed(store, mnist_contract.SERVING_MODEL_NAME)
+  second = launcher.run()
+  return spec, store, first, after_first, second
+
+
+def test_mnist_spec_runs_to_a_pushed_model_at_tutorial_accuracy(mnist_runs):
+  _, store, first, after_first, _ = mnist_runs
+  assert all(t.status == "succeeded" for t in first.tasks.values())
+  assert len(after_first) == 1
+  root, _ = _pushed(store, mnist_contract.SERVING_MODEL_NAME)
+  serve = tf.saved_model.load(os.path.join(root, after_first[0])).signatures["serving_default"]
+  images = idx_reader.read_images(os.path.join(fixtures.MNIST_DIR, "t10k-images-idx3-ubyte.gz"))
+  labels = idx_reader.read_labels(os.path.join(fixtures.MNIST_DIR, "t10k-labels-idx1-ubyte.gz"))
+  examples = [mnist_client.example_bytes(image) for image in images]  # all 10,000
+  classes = serve(examples=tf.constant(examples))["classes"].numpy().reshape(-1)
+  accuracy = float(np.mean(classes == labels))
+  assert accuracy >= 0.92, accuracy
+  # The warmup requests the InfraValidator replayed travel with the pushed model.
+  assert os.path.isfile(os.path.join(root, after_first[0], "assets.extra",
+                                     "tf_serving_warmup_requests"))
+
+
+def test_second_run_reuses_cached_tasks_and_always_reads_what_is_served(mnist_runs):
+  spec, _, _, _, second = mnist_runs
+  assert second.succeeded, _failures(second)
+  status = {name: t.status for name, t in second.tasks.items()}
+  for cached in ("MnistIdxExampleGen", "StatisticsGen", "Transform", "Trainer"):
+    names = [n for n in status if n.startswith(cached)]
+    assert names and all(status[n] == "cached" for n in names), status
+  baseline = [n for n in status if n.startswith("ServedBaseline")]
+  assert baseline and status[baseline[0]] == "succeeded", status
+  assert spec["root"]["dag"]["tasks"][baseline[0]]["cachingOptions"] == {"enableCache": False}
+
+
+def test_regression_spec_runs_and_predicts_2x_plus_1(tmp_path):
+  store = str(tmp_path / "store")
+  result = _launcher(_compile(tmp_path, "regression"), store).run()
+  assert result.succeeded, _failures(result)
+  root, versions = _pushed(store, regression_contract.SERVING_MODEL_NAME)
+  assert len(versions) == 1
+  loaded = tf.saved_model.load(os.path.join(root, versions[0]))
+  predict_x = loaded.signatures[regression_contract.PREDICT_X_SIGNATURE]
+  x = np.linspace(0.0, 1.0, 11, dtype=np.float32).reshape(-1, 1)
+  (y,) = predict_x(**{regression_contract.PREDICT_X_INPUT: tf.constant(x)}).values()
+  np.testing.assert_allclose(y.numpy().reshape(-1), 2 * x.reshape(-1) + 1, atol=0.01)
+
+
+def test_a_failed_task_stops_what_depends_on_it(tmp_path):
+  """A data URI with no MNIST in it: ExampleGen fails, nothing downstream runs or is pushed."""
+  store = str(tmp_path / "store")
+  os.makedirs(os.path.join(store, "gs", "tfx-bucket", "empty"))
+  spec = _compile(tmp_path, "mnist", "--model", "softmax", "--data-uri", f"{BUCKET}/data/mnist")
+  result = _launcher(spec, store).run({"data_uri": f"{BUCKET}/empty"})
+  status = {name: t.status for name, t in result.tasks.items()}
+  gen = [n for n in status if n.startswith("MnistIdxExampleGen")]
+  assert gen and status[gen[0]] == "failed", status
+  assert all(s == "skipped" for n, s in status.items() if n.startswith(("Trainer", "Pusher"))), status
+  assert _pushed(store, mnist_contract.SERVING_MODEL_NAME)[1] == []
+
+
+def test_compile_refuses_a_local_pipeline_root(tmp_path):
+  proc = fixtures.run_cli(["compile", "--pipeline", "regression", "--target", "kubeflow",
+                           "--image", "registry.example/x:1", "--pipeline-root", str(tmp_path),
+                           "--output", str(tmp_path / "p.yaml")])
+  assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+  assert not (tmp_path / "p.yaml").exists()

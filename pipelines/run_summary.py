@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 from components import gate_result
+from components.baseline_evaluator import executor as evaluator_executor
 from pipelines import metadata, nodes
 
 _OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
@@ -43,22 +44,6 @@ def _custom(artifact: metadata_store_pb2.Artifact, key: str):
   if value is None:
     return None
   return value.WhichOneof("value") and getattr(value, value.WhichOneof("value"))
-
-
-def _overall_metrics(evaluation_uri: str) -> Dict[str, float]:
-  import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
-  metrics = {}
-  for slice_metrics in tfma.load_metrics(evaluation_uri):
-    if slice_metrics.slice_key.single_slice_keys:
-      continue
-    for kv in slice_metrics.metric_keys_and_values:
-      if kv.key.model_name == "baseline":
-        continue  # the latest blessed model's figures; the candidate's diff is kept below
-      if kv.key.is_diff:
-        metrics[f"{kv.key.name}_diff"] = kv.value.double_value.value
-      else:
-        metrics[kv.key.name] = kv.value.double_value.value
-  return metrics
 
 
 def _failed_thresholds(evaluation_uri: str) -> List[str]:
@@ -136,7 +121,7 @@ def latest_run(connection_config: metadata_store_pb2.ConnectionConfig,
   for artifact in store.get_artifacts_by_id(list(producer)):
     kind = types.get(artifact.type_id)
     if kind == "ModelEvaluation":
-      summary.metrics = _overall_metrics(artifact.uri)
+      summary.metrics = evaluator_executor.overall_metrics(artifact.uri)
       summary.failed_thresholds = _failed_thresholds(artifact.uri)
     elif kind == "ModelBlessing":
       summary.blessed = bool(_custom(artifact, "blessed"))

@@ -124,6 +124,18 @@ def _parser() -> argparse.ArgumentParser:
   serve = sub.add_parser("serve", help="serve pushed models over TF Serving's REST and gRPC APIs")
   from serving.model_server import flags as server_flags  # pylint: disable=import-outside-toplevel
   server_flags.add_arguments(serve)
+  for name, text in (("runs", "past runs from ML Metadata, newest first"),
+                     ("lineage", "where a pushed model came from, back to its input data")):
+    history = sub.add_parser(name, help=text)
+    if name == "lineage":
+      history.add_argument("model", metavar="PATH_OR_VERSION",
+                           help="a pushed version directory or its version number")
+    history.add_argument("--home", default="tfx_home", help="the runs' home (default ./tfx_home)")
+    history.add_argument("--metadata", metavar="PATH_OR_URL",
+                         help="the ML Metadata store (default HOME/metadata.db), or mysql://...")
+    if name == "runs":
+      history.add_argument("--pipeline", help="only this pipeline, e.g. mnist_softmax")
+      history.add_argument("--json", action="store_true", help="one JSON document instead of a table")
   predict = sub.add_parser("predict", help="classify PNG or IDX digits with a served model")
   from runners import predict as predict_command_module  # pylint: disable=import-outside-toplevel
   predict_command_module.add_arguments(predict)
@@ -273,8 +285,47 @@ def predict_command(args, terminal) -> int:
     return e.exit_code
 
 
+def _history(args):
+  """History over the store the user named; one-line errors for a store that is not there."""
+  from pipelines import metadata, run_history  # pylint: disable=import-outside-toplevel
+  spec = args.metadata or os.path.join(args.home, "metadata.db")
+  try:
+    if not metadata.is_mysql_url(spec) and not os.path.isfile(spec):
+      raise UserError(f"{spec}: no metadata store here (no run has used this --home yet)")
+    config = metadata.connection_config(spec, read_only=True)
+    if args.metadata:
+      metadata.check_connection(config)
+    return run_history.History(config)
+  except metadata.MetadataConfigError as e:
+    raise UserError(str(e)) from None
+
+
+def runs_command(args, terminal) -> int:
+  from pipelines import run_history  # pylint: disable=import-outside-toplevel
+  records = _history(args).runs(args.pipeline)
+  if args.json:
+    json.dump([dataclasses.asdict(r) for r in records], terminal.out, indent=2)
+    terminal.out.write("\n")
+  elif not records:
+    terminal.out.write("no runs recorded\n")
+  else:
+    terminal.out.write(run_history.format_runs(records) + "\n")
+  return 0
+
+
+def lineage_command(args, terminal) -> int:
+  from pipelines import run_history  # pylint: disable=import-outside-toplevel
+  history = _history(args)
+  try:
+    pushed = history.pushed_model(args.model)
+  except run_history.HistoryError as e:
+    raise UserError(str(e)) from None
+  terminal.out.write("\n".join(history.lineage(pushed)) + "\n")
+  return 0
+
+
 COMMANDS = {"run": run_command, "compile": compile_command, "serve": serve_command,
-            "predict": predict_command}
+            "predict": predict_command, "runs": runs_command, "lineage": lineage_command}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -1,4 +1,9 @@
-"""Executor of BaselineEvaluator: drops a baseline marked absent, then TFX's Evaluator."""
+"""Executor of BaselineEvaluator: drops a baseline marked absent, then TFX's Evaluator.
+
+It also copies the candidate's overall metrics onto the ModelEvaluation artefact as
+`metric:<name>` custom properties, so run history (`mnist-tfx runs`) reads them from
+ML Metadata without loading TFMA and TensorFlow.
+"""
 
 from typing import Any, Dict, List
 
@@ -20,3 +25,24 @@ class Executor(evaluator_executor.Executor):
       logging.info("No model is served yet: evaluating without a baseline.")
       input_dict = {k: v for k, v in input_dict.items() if k != key}
     super().Do(input_dict, output_dict, exec_properties)
+    for evaluation in output_dict.get(standard_component_specs.EVALUATION_KEY, []):
+      for name, value in overall_metrics(evaluation.uri).items():
+        evaluation.set_float_custom_property(METRIC_PREFIX + name, value)
+
+
+METRIC_PREFIX = "metric:"
+
+
+def overall_metrics(evaluation_uri: str) -> Dict[str, float]:
+  """The candidate's overall-slice metrics; `<name>_diff` for the change against the baseline."""
+  import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
+  metrics = {}
+  for slice_metrics in tfma.load_metrics(evaluation_uri):
+    if slice_metrics.slice_key.single_slice_keys:
+      continue
+    for kv in slice_metrics.metric_keys_and_values:
+      if kv.key.model_name == "baseline":
+        continue  # the served model's own figures; the candidate's diff is kept
+      value = kv.value.double_value.value
+      metrics[f"{kv.key.name}_diff" if kv.key.is_diff else kv.key.name] = value
+  return metrics

@@ -17,7 +17,7 @@ import tf_keras as keras
 from absl import logging
 from tfx.components.trainer.fn_args_utils import FnArgs
 
-from models import input_pipeline
+from models import input_pipeline, training_progress
 from serving import warmup
 from models.recipe import RECIPE_KEY, JsonRecipe
 
@@ -65,7 +65,8 @@ def run(fn_args: FnArgs, module: TrainerModule) -> None:
     train = train.repeat()
     fit_kwargs = {"epochs": 1, "steps_per_epoch": recipe.train_steps}
   model.fit(train, validation_data=evaluation, verbose=2,
-            callbacks=[keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)], **fit_kwargs)
+            callbacks=[keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
+                       training_progress.callback(keras, recipe.batch_size)], **fit_kwargs)
   if module.after_fit:
     module.after_fit(model)
   module.export(model, tf_transform_output, fn_args.serving_model_dir)

@@ -38,9 +38,15 @@ class ProgressHandler(logging.Handler):
     self._tty = out.isatty()
     self._start: Dict[str, float] = {}
     self._current: Optional[ComponentTiming] = None
+    self._bar = None  # tqdm, while the Trainer reports batches
+    self._bar_opened_line = False  # the "running..." line was ended to make room for training lines
     self.timings: List[ComponentTiming] = []
 
   def emit(self, record: logging.LogRecord) -> None:
+    training = getattr(record, "training", None)
+    if training is not None:
+      self._training(training)
+      return
     try:
       message = record.getMessage()
     except Exception:  # pylint: disable=broad-except
@@ -48,18 +54,56 @@ class ProgressHandler(logging.Handler):
     if m := _RUNNING.match(message):
       self._current = ComponentTiming(m.group(1))
       self._start[m.group(1)] = time.monotonic()
+      self._bar_opened_line = False
       if self._tty:  # a live line, overwritten when the component finishes
-        self._write(f"[{len(self.timings) + 1}/{self._total}] {m.group(1):<30} running...", end="")
+        self._write(f"{self._step(len(self.timings) + 1)} {m.group(1):<30} running...", end="")
     elif _CACHED.match(message) and self._current:
       self._current.cached = True
     elif (m := _FINISHED.match(message)) and self._current and self._current.name == m.group(1):
+      self._close_bar()
       self._current.seconds = time.monotonic() - self._start[m.group(1)]
       self.timings.append(self._current)
       status = "cached" if self._current.cached else "done"
       prefix = "\r" if self._tty else ""
-      self._write(f"{prefix}[{len(self.timings)}/{self._total}] {m.group(1):<30} "
+      self._write(f"{prefix}{self._step(len(self.timings))} {m.group(1):<30} "
                   f"{status:<6} {self._current.seconds:6.1f} s")
       self._current = None
+
+  def _training(self, figures: Dict) -> None:
+    """The Trainer's progress (models/training_progress.py): a live bar on a TTY, else a line
+    per epoch."""
+    if figures.get("kind") == "batch":
+      if not self._tty:
+        return
+      if self._bar is None:
+        import tqdm  # pylint: disable=import-outside-toplevel
+        if not self._bar_opened_line:
+          self._out.write("\n")  # keep the component's "running..." line
+          self._bar_opened_line = True
+        self._bar = tqdm.tqdm(total=figures.get("steps"), file=self._out, leave=False,
+                              unit="batch", dynamic_ncols=True,
+                              mininterval=0)  # records arrive throttled already
+      self._bar.set_description(f"      epoch {figures['epoch']}/{figures['epochs']}")
+      self._bar.set_postfix(loss=f"{figures['loss']:.4f}", refresh=False)
+      self._bar.update(figures["batch"] - self._bar.n)
+      return
+    self._close_bar()
+    if self._tty and not self._bar_opened_line:
+      self._out.write("\n")
+      self._bar_opened_line = True
+    metrics = "  ".join(f"{k} {v:.4f}" for k, v in figures.get("metrics", {}).items())
+    self._write(f"      epoch {figures['epoch']}/{figures['epochs']}  {metrics}  "
+                f"{figures['examples_per_s']:,.0f} examples/s")
+
+  def _close_bar(self) -> None:
+    if self._bar is not None:
+      self._bar.close()
+      self._bar = None
+
+  def _step(self, index: int) -> str:
+    """`[ 7/10]`: padded so the component names line up past the ninth."""
+    width = len(str(self._total))
+    return f"[{index:>{width}}/{self._total}]"
 
   @property
   def running(self) -> Optional[str]:
@@ -114,3 +158,36 @@ def quiet_logs(log_path: str) -> Iterator[None]:
     root.handlers, root.level = old_handlers, old_level
     sys.stdout.flush()
     sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def follow(log_path: str, out: Optional[TextIO]) -> Iterator[None]:
+  """With `out` (`--verbose`), streams the run's log file to it live: everything TF, absl,
+  Beam and TFX write, C++ lines included, as it is written. Without, does nothing."""
+  if out is None:
+    yield
+    return
+  import threading  # pylint: disable=import-outside-toplevel
+  stop = threading.Event()
+
+  def pump():
+    with open(log_path, "r", errors="backslashreplace") as f:
+      while True:
+        chunk = f.read()
+        if chunk:
+          out.write(chunk)
+          out.flush()
+        elif stop.is_set():
+          return
+        else:
+          stop.wait(0.1)
+
+  thread = threading.Thread(target=pump, name="log-follower", daemon=True)
+  thread.start()
+  try:
+    yield
+  finally:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    stop.set()
+    thread.join(timeout=5)

@@ -18,6 +18,7 @@ from typing import Iterator, Optional, Sequence, TextIO
 
 from pipelines import metadata
 from pipelines.definition import PipelineDefinition, PipelineRuntime, RunConfig
+from models import training_progress
 from runners import console
 import schemas
 
@@ -126,18 +127,20 @@ class LocalRun:
 
 
 def run(definition: PipelineDefinition, config: RunConfig, home: LocalHome, out: TextIO,
-        enable_cache: bool = True, beam_args: Sequence[str] = ()) -> LocalRun:
+        enable_cache: bool = True, beam_args: Sequence[str] = (),
+        verbose_out: Optional[TextIO] = None) -> LocalRun:
   """Runs the pipeline in this process, quietly; returns its summary read back from MLMD.
 
   Take a console.Terminal before calling: fd 1/2 go to the log file from here on.
   """
   home.prepare()
   with home_lock(home):
-    return _run_locked(definition, config, home, out, enable_cache, beam_args)
+    return _run_locked(definition, config, home, out, enable_cache, beam_args, verbose_out)
 
 
 def _run_locked(definition: PipelineDefinition, config: RunConfig, home: LocalHome, out: TextIO,
-                enable_cache: bool, beam_args: Sequence[str]) -> LocalRun:
+                enable_cache: bool, beam_args: Sequence[str],
+                verbose_out: Optional[TextIO] = None) -> LocalRun:
   pipeline_name = definition.pipeline_name(config.model)
   stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
   log_path = os.path.join(home.log_dir, f"{pipeline_name}-{stamp}.log")
@@ -150,7 +153,13 @@ def _run_locked(definition: PipelineDefinition, config: RunConfig, home: LocalHo
                 f"home {home.path}; log {log_path}\n")
       progress = console.ProgressHandler(out, total=len(pipeline.components))
       logging.getLogger().addHandler(progress)
-      summary = _run_and_summarise(pipeline, pipeline_name, home)
+      batches = logging.getLogger(training_progress.BATCH_LOGGER)
+      batches.addHandler(progress)
+      try:
+        with console.follow(log_path, verbose_out):
+          summary = _run_and_summarise(pipeline, pipeline_name, home)
+      finally:
+        batches.removeHandler(progress)
       if summary.model_uri:
         summary.details = definition.details(config, summary.model_uri)
     except Exception as e:  # pylint: disable=broad-except

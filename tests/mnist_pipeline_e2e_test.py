@@ -35,6 +35,10 @@ def test_run_is_quiet_blessed_and_pushes_a_tf_serving_layout(scenario):
   for noise in ("Traceback", "AtomicFunction", "WARNING", "tensorflow/core"):
     assert noise not in first.stdout
   assert "[10/10] Pusher" in first.stdout and "blessed: yes" in first.stdout
+  # The Trainer's progress: one plain line per epoch when stdout is not a terminal.
+  epochs = [line for line in first.stdout.splitlines() if line.startswith("      epoch ")]
+  assert [line.split()[1] for line in epochs] == [f"{n}/10" for n in range(1, 11)], first.stdout
+  assert all("val_accuracy" in line and "examples/s" in line for line in epochs)
   summary = first.summary
   assert summary["blessed"] is True and summary["infra_blessed"] is True
   assert summary["anomalies"] == [] and summary["stopped_by"] is None

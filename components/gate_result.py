@@ -8,11 +8,15 @@ nothing downstream runs. `read_failure` gets it back for the CLI and reports.
 """
 
 import json
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from ml_metadata.proto import metadata_store_pb2
-from tfx import types
+# The proto module only: `read_failure` serves run history and reports, which must not
+# pay for importing TFX (and TensorFlow) to read a line out of ML Metadata.
 from tfx.proto.orchestration import execution_result_pb2
+
+if TYPE_CHECKING:
+  from tfx import types
 
 GATE_FAILED = 3  # any non-zero code fails the execution; 3 mirrors the CLI's "nothing pushed"
 _EXECUTION_RESULT = "__execution_result__"  # where TFX's launcher keeps the result in MLMD
@@ -42,5 +46,5 @@ def read_failure(execution: metadata_store_pb2.Execution) -> Optional[Tuple[str,
     return None
 
 
-def baseline_present(artifact: types.Artifact) -> bool:
+def baseline_present(artifact: "types.Artifact") -> bool:
   return bool(artifact.get_int_custom_property(BASELINE_PRESENT))

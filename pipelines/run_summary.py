@@ -46,30 +46,6 @@ def _custom(artifact: metadata_store_pb2.Artifact, key: str):
   return value.WhichOneof("value") and getattr(value, value.WhichOneof("value"))
 
 
-def _failed_thresholds(evaluation_uri: str) -> List[str]:
-  """Human-readable failures from TFMA's validation result, e.g. 'within_tolerance 0.01 < 0.99'."""
-  import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
-  result = tfma.load_validation_result(evaluation_uri)
-  failures = []
-  for per_slice in result.metric_validations_per_slice:
-    for failure in per_slice.failures:
-      bound = failure.metric_threshold.value_threshold
-      value = failure.metric_value.double_value.value
-      if failure.metric_key.is_diff:
-        allowed = failure.metric_threshold.change_threshold.absolute.value
-        failures.append(f"{failure.metric_key.name} changed by {value:+.4g} against the served "
-                        f"model (allowed {allowed:+g}; short by {abs(value - allowed):.4g})")
-      elif bound.HasField("lower_bound") and value < bound.lower_bound.value:
-        failures.append(f"{failure.metric_key.name} {value:.4g} < lower bound {bound.lower_bound.value:g} "
-                        f"(short by {bound.lower_bound.value - value:.4g})")
-      elif bound.HasField("upper_bound") and value > bound.upper_bound.value:
-        failures.append(f"{failure.metric_key.name} {value:.4g} > upper bound {bound.upper_bound.value:g} "
-                        f"(over by {value - bound.upper_bound.value:.4g})")
-      else:
-        failures.append(f"{failure.metric_key.name}: {failure.message or 'threshold not met'}")
-  return failures
-
-
 def _component_times(store: mlmd.MetadataStore, pipeline_name: str,
                      executions: List[metadata_store_pb2.Execution]):
   """(seconds by node id in start order, node ids whose execution was a cache hit,
@@ -122,7 +98,7 @@ def latest_run(connection_config: metadata_store_pb2.ConnectionConfig,
     kind = types.get(artifact.type_id)
     if kind == "ModelEvaluation":
       summary.metrics = evaluator_executor.overall_metrics(artifact.uri)
-      summary.failed_thresholds = _failed_thresholds(artifact.uri)
+      summary.failed_thresholds = evaluator_executor.failed_thresholds(artifact.uri)
     elif kind == "ModelBlessing":
       summary.blessed = bool(_custom(artifact, "blessed"))
     elif kind == "InfraBlessing":

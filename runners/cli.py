@@ -79,6 +79,10 @@ def _add_run_parser(sub) -> None:
   run.add_argument("--summary-json", help="write metrics, blessing, pushed path and "
                    "per-component seconds to this file")
   run.add_argument("--no-cache", action="store_true", help="rerun every component")
+  run.add_argument("--verbose", action="store_true",
+                   help="also stream the TF/absl/Beam log to stderr as it is written")
+  run.add_argument("--report", action="store_true",
+                   help="write the run's HTML report to HOME/reports/<run>.html at the end")
   _add_beam_argument(run)
 
 
@@ -136,6 +140,13 @@ def _parser() -> argparse.ArgumentParser:
     if name == "runs":
       history.add_argument("--pipeline", help="only this pipeline, e.g. mnist_softmax")
       history.add_argument("--json", action="store_true", help="one JSON document instead of a table")
+  report = sub.add_parser("report", help="one self-contained HTML page of a run: data, training, "
+                          "evaluation, push")
+  report.add_argument("--home", default="tfx_home", help="the runs' home (default ./tfx_home)")
+  report.add_argument("--metadata", metavar="PATH_OR_URL",
+                      help="the ML Metadata store (default HOME/metadata.db), or mysql://...")
+  report.add_argument("--run", default="latest", help="a run id from `mnist-tfx runs` (default latest)")
+  report.add_argument("--output", help="FILE.html (default HOME/reports/<run>.html)")
   predict = sub.add_parser("predict", help="classify PNG or IDX digits with a served model")
   from runners import predict as predict_command_module  # pylint: disable=import-outside-toplevel
   predict_command_module.add_arguments(predict)
@@ -191,7 +202,7 @@ def run_command(args, terminal) -> int:
       metadata.check_connection(metadata.connection_config(args.metadata))
     home.prepare()
     result = local.run(definition, config, home, terminal.out, enable_cache=not args.no_cache,
-                       beam_args=args.beam_arg)
+                       beam_args=args.beam_arg, verbose_out=terminal.err if args.verbose else None)
   except (definitions.DefinitionError, local.HomeError, metadata.MetadataConfigError) as e:
     raise UserError(str(e)) from None
   summary = result.summary
@@ -199,6 +210,11 @@ def run_command(args, terminal) -> int:
   if args.summary_json:
     with open(args.summary_json, "w") as f:
       json.dump(dataclasses.asdict(summary), f, indent=2, sort_keys=True)
+  if args.report:
+    args.run = summary.run_id
+    output = os.path.join(home.path, "reports", f"{_safe_name(summary.run_id)}.html")
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+    terminal.out.write(_write_report(args, output))
   return EXIT_PUSHED if summary.pushed_path else EXIT_NOT_PUSHED
 
 
@@ -324,7 +340,39 @@ def lineage_command(args, terminal) -> int:
   return 0
 
 
-COMMANDS = {"run": run_command, "compile": compile_command, "serve": serve_command,
+def report_command(args, terminal) -> int:
+  history = _history(args)  # validates the store before anything heavy loads
+  del history
+  output = args.output or os.path.join(args.home, "reports", f"{_safe_name(args.run)}.html")
+  if not output.endswith((".html", ".htm")):
+    raise UserError(f"--output {output}: must end in .html")
+  if not args.output:
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+  _check_output_file("--output", output)
+  terminal.out.write(_write_report(args, output))
+  return 0
+
+
+def _safe_name(run_id: str) -> str:
+  return re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
+
+
+def _write_report(args, output: str) -> str:
+  """Renders the report with TF/absl logs kept off the terminal; returns the line to print."""
+  os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+  import logging  # pylint: disable=import-outside-toplevel
+  for name in ("tensorflow", "absl", "apache_beam"):  # deprecation notes of TFMA's readers
+    logging.getLogger(name).setLevel(logging.ERROR)
+  from pipelines import metadata, report  # pylint: disable=import-outside-toplevel
+  spec = args.metadata or os.path.join(args.home, "metadata.db")
+  try:
+    report.write_report(metadata.connection_config(spec, read_only=True), output, args.run)
+  except report.ReportError as e:
+    raise UserError(str(e)) from None
+  return f"report: {output}\n"
+
+
+COMMANDS = {"report": report_command, "run": run_command, "compile": compile_command, "serve": serve_command,
             "predict": predict_command, "runs": runs_command, "lineage": lineage_command}
 
 

@@ -90,5 +90,7 @@ def test_history_errors_are_one_line(scenario, tmp_path):
   assert not empty.exists()  # reading history creates nothing
 
 
-def test_metric_property_prefix_is_the_evaluators():
+def test_property_names_are_the_evaluators():
+  from pipelines import report  # pylint: disable=import-outside-toplevel
   assert run_history.METRIC_PREFIX == evaluator_executor.METRIC_PREFIX
+  assert report.FAILED_THRESHOLDS == evaluator_executor.FAILED_THRESHOLDS

@@ -5,6 +5,7 @@ It also copies the candidate's overall metrics onto the ModelEvaluation artefact
 ML Metadata without loading TFMA and TensorFlow.
 """
 
+import json
 from typing import Any, Dict, List
 
 from absl import logging
@@ -28,9 +29,35 @@ class Executor(evaluator_executor.Executor):
     for evaluation in output_dict.get(standard_component_specs.EVALUATION_KEY, []):
       for name, value in overall_metrics(evaluation.uri).items():
         evaluation.set_float_custom_property(METRIC_PREFIX + name, value)
+      evaluation.set_string_custom_property(FAILED_THRESHOLDS, json.dumps(failed_thresholds(evaluation.uri)))
 
 
 METRIC_PREFIX = "metric:"
+FAILED_THRESHOLDS = "failed_thresholds"  # JSON list of lines, as failed_thresholds() returns
+
+
+def failed_thresholds(evaluation_uri: str) -> List[str]:
+  """Human-readable failures from TFMA's validation result, e.g. 'within_tolerance 0.01 < 0.99'."""
+  import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
+  result = tfma.load_validation_result(evaluation_uri)
+  failures = []
+  for per_slice in result.metric_validations_per_slice:
+    for failure in per_slice.failures:
+      bound = failure.metric_threshold.value_threshold
+      value = failure.metric_value.double_value.value
+      if failure.metric_key.is_diff:
+        allowed = failure.metric_threshold.change_threshold.absolute.value
+        failures.append(f"{failure.metric_key.name} changed by {value:+.4g} against the served "
+                        f"model (allowed {allowed:+g}; short by {abs(value - allowed):.4g})")
+      elif bound.HasField("lower_bound") and value < bound.lower_bound.value:
+        failures.append(f"{failure.metric_key.name} {value:.4g} < lower bound {bound.lower_bound.value:g} "
+                        f"(short by {bound.lower_bound.value - value:.4g})")
+      elif bound.HasField("upper_bound") and value > bound.upper_bound.value:
+        failures.append(f"{failure.metric_key.name} {value:.4g} > upper bound {bound.upper_bound.value:g} "
+                        f"(over by {value - bound.upper_bound.value:.4g})")
+      else:
+        failures.append(f"{failure.metric_key.name}: {failure.message or 'threshold not met'}")
+  return failures
 
 
 def overall_metrics(evaluation_uri: str) -> Dict[str, float]:

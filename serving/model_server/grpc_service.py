@@ -28,6 +28,23 @@ def _fill_spec(target, servable, signature_name: str) -> None:
   target.signature_name = signature_name
 
 
+def _fill_classifications(result, classifications) -> None:
+  """ClassificationResult from inference.classify's (label, score) lists; None = not output."""
+  for classes in classifications:
+    classification = result.classifications.add()
+    for label, score in classes:
+      entry = classification.classes.add()
+      if label is not None:
+        entry.label = label
+      if score is not None:
+        entry.score = score
+
+
+def _fill_regressions(result, values) -> None:
+  for value in values:
+    result.regressions.add(value=value)
+
+
 class _Handler:
   """Turns ServingError into the gRPC status TF Serving would send."""
 
@@ -66,37 +83,26 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
     except errors.ServingError as e:
       return self._abort(context, e)
 
-  def Classify(self, request, context):  # pylint: disable=invalid-name
+  def _examples_api(self, request, context, run, response_type, fill):
+    """Classify and Regress: tf.Examples in, one result per example out."""
     try:
       servable = self._servable(request)
       signature = request.model_spec.signature_name or "serving_default"
-      results = inference.classify(servable, signature, protos.serialized_examples(request.input))
-      response = classification_pb2.ClassificationResponse()
+      results = run(servable, signature, protos.serialized_examples(request.input))
+      response = response_type()
       _fill_spec(response.model_spec, servable, signature)
-      for classes in results:
-        classification = response.result.classifications.add()
-        for label, score in classes:
-          entry = classification.classes.add()
-          if label is not None:
-            entry.label = label
-          if score is not None:
-            entry.score = score
+      fill(response.result, results)
       return response
     except errors.ServingError as e:
       return self._abort(context, e)
 
+  def Classify(self, request, context):  # pylint: disable=invalid-name
+    return self._examples_api(request, context, inference.classify,
+                              classification_pb2.ClassificationResponse, _fill_classifications)
+
   def Regress(self, request, context):  # pylint: disable=invalid-name
-    try:
-      servable = self._servable(request)
-      signature = request.model_spec.signature_name or "serving_default"
-      values = inference.regress(servable, signature, protos.serialized_examples(request.input))
-      response = regression_pb2.RegressionResponse()
-      _fill_spec(response.model_spec, servable, signature)
-      for value in values:
-        response.result.regressions.add(value=value)
-      return response
-    except errors.ServingError as e:
-      return self._abort(context, e)
+    return self._examples_api(request, context, inference.regress,
+                              regression_pb2.RegressionResponse, _fill_regressions)
 
   def MultiInference(self, request, context):  # pylint: disable=invalid-name
     try:
@@ -119,17 +125,10 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer, _
         result = response.results.add()
         _fill_spec(result.model_spec, servable, signature)
         if task.method_name == "tensorflow/serving/classify":
-          for classes in inference.classify(servable, signature, serialized):
-            classification = result.classification_result.classifications.add()
-            for label, score in classes:
-              entry = classification.classes.add()
-              if label is not None:
-                entry.label = label
-              if score is not None:
-                entry.score = score
+          _fill_classifications(result.classification_result,
+                                inference.classify(servable, signature, serialized))
         elif task.method_name == "tensorflow/serving/regress":
-          for value in inference.regress(servable, signature, serialized):
-            result.regression_result.regressions.add(value=value)
+          _fill_regressions(result.regression_result, inference.regress(servable, signature, serialized))
         else:
           raise errors.ServingError(grpc.StatusCode.UNIMPLEMENTED,
                                     f"Unsupported signature method_name: {task.method_name}")

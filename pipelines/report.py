@@ -24,11 +24,11 @@ import ml_metadata as mlmd
 import numpy as np
 from ml_metadata.proto import metadata_store_pb2
 
+from components.baseline_evaluator import FAILED_THRESHOLDS
 from pipelines import nodes, run_history
 
 _OUTPUTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
 _STATE = metadata_store_pb2.Execution.State
-FAILED_THRESHOLDS = "failed_thresholds"  # = components.baseline_evaluator.executor's (tested)
 SECTIONS = ("Run", "Data", "Training", "Evaluation", "Push")  # headings the page always has
 MISCLASSIFIED_SHOWN = 24
 
@@ -70,7 +70,7 @@ def load_run(connection_config, run: str = "latest") -> RunRecordDetail:
                       key=lambda e: (e.create_time_since_epoch, e.id))
   steps, node_of = [], {}
   for execution in executions:
-    node = history._node(execution.id)  # pylint: disable=protected-access
+    node = history.node(execution.id)
     node_of[execution.id] = node
     steps.append(Step(node, _STATE.Name(execution.last_known_state).lower(),
                       (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000,

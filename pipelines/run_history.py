@@ -15,12 +15,12 @@ from typing import Dict, Iterable, List, Optional, Set
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
+from components.baseline_evaluator import METRIC_PREFIX
 from pipelines import nodes
 
 _OUTPUTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
 _INPUTS = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
 _STATE = metadata_store_pb2.Execution.State
-METRIC_PREFIX = "metric:"  # = components.baseline_evaluator.executor.METRIC_PREFIX (checked by a test)
 # Execution properties that say where an ExampleGen read its input.
 _SOURCE_PROPERTIES = ("input_base", "generator_config")
 
@@ -58,7 +58,8 @@ class History:
     self._types = {t.id: t.name for t in self.store.get_artifact_types()}
     self._execution_types = {t.id: t.name for t in self.store.get_execution_types()}
 
-  def _node(self, execution_id: int) -> str:
+  def node(self, execution_id: int) -> str:
+    """The pipeline node (component id) an execution belongs to."""
     for context in self.store.get_contexts_by_execution(execution_id):
       if context.type == "node":
         return context.name.split(".", 1)[-1]
@@ -94,14 +95,13 @@ class History:
     for artifact in self.store.get_artifacts_by_id(outputs):
       kind = self._types.get(artifact.type_id)
       if kind == "ModelEvaluation":
-        record.metrics = {k[len(METRIC_PREFIX):]: _value(v) for k, v in artifact.custom_properties.items()
-                          if k.startswith(METRIC_PREFIX)}
+        record.metrics = metrics(artifact)
       elif kind == "ModelBlessing":
         record.blessed = bool(_custom(artifact, "blessed"))
       elif kind == "PushedModel" and _custom(artifact, "pushed"):
         record.pushed_version = str(_custom(artifact, "pushed_version"))
     if failed:
-      node = self._node(failed[0].id)
+      node = self.node(failed[0].id)
       gate = node in nodes.GATES
       record.status = f"{'stopped by' if gate else 'failed in'} {node}"
     elif record.pushed_version:
@@ -154,7 +154,7 @@ class History:
     execution = self._producer(artifact.id)
     if execution is None:
       return
-    node = self._node(execution.id)
+    node = self.node(execution.id)
     sources = [f"{k}={_value(execution.properties[k]) if k in execution.properties else _custom(execution, k)}"
                for k in _SOURCE_PROPERTIES
                if k in execution.properties or k in execution.custom_properties]
@@ -173,16 +173,19 @@ class History:
       self._walk(parent, depth + 2, seen, lines)
 
 
+def metrics(evaluation: metadata_store_pb2.Artifact) -> Dict[str, float]:
+  """The metrics the BaselineEvaluator copied onto its ModelEvaluation artefact."""
+  return {k[len(METRIC_PREFIX):]: _value(v) for k, v in evaluation.custom_properties.items()
+          if k.startswith(METRIC_PREFIX)}
+
+
 def _describe(kind: str, artifact) -> str:
   if kind == "PushedModel":
     return f" version {_custom(artifact, 'pushed_version')}"
   if kind in ("ModelBlessing", "InfraBlessing"):
     return f" blessed={bool(_custom(artifact, 'blessed'))}"
   if kind == "ModelEvaluation":
-    metrics = {k[len(METRIC_PREFIX):]: v for k, v in
-               ((k, _value(v)) for k, v in artifact.custom_properties.items())
-               if k.startswith(METRIC_PREFIX)}
-    return "".join(f" {k}={v:.4g}" for k, v in sorted(metrics.items()) if isinstance(v, float))
+    return "".join(f" {k}={v:.4g}" for k, v in sorted(metrics(artifact).items()) if isinstance(v, float))
   return ""
 
 

@@ -211,10 +211,9 @@ def run_command(args, terminal) -> int:
     with open(args.summary_json, "w") as f:
       json.dump(dataclasses.asdict(summary), f, indent=2, sort_keys=True)
   if args.report:
-    args.run = summary.run_id
     output = os.path.join(home.path, "reports", f"{_safe_name(summary.run_id)}.html")
     os.makedirs(os.path.dirname(output), exist_ok=True)
-    terminal.out.write(_write_report(args, output))
+    terminal.out.write(_write_report(home.connection_config(read_only=True), summary.run_id, output))
   return EXIT_PUSHED if summary.pushed_path else EXIT_NOT_PUSHED
 
 
@@ -301,9 +300,10 @@ def predict_command(args, terminal) -> int:
     return e.exit_code
 
 
-def _history(args):
-  """History over the store the user named; one-line errors for a store that is not there."""
-  from pipelines import metadata, run_history  # pylint: disable=import-outside-toplevel
+def _store_config(args):
+  """A read-only connection to the store the user named (`runs`, `lineage`, `report`);
+  one-line errors for a store that is not there. Creates nothing."""
+  from pipelines import metadata  # pylint: disable=import-outside-toplevel
   spec = args.metadata or os.path.join(args.home, "metadata.db")
   try:
     if not metadata.is_mysql_url(spec) and not os.path.isfile(spec):
@@ -311,9 +311,14 @@ def _history(args):
     config = metadata.connection_config(spec, read_only=True)
     if args.metadata:
       metadata.check_connection(config)
-    return run_history.History(config)
+    return config
   except metadata.MetadataConfigError as e:
     raise UserError(str(e)) from None
+
+
+def _history(args):
+  from pipelines import run_history  # pylint: disable=import-outside-toplevel
+  return run_history.History(_store_config(args))
 
 
 def runs_command(args, terminal) -> int:
@@ -341,15 +346,14 @@ def lineage_command(args, terminal) -> int:
 
 
 def report_command(args, terminal) -> int:
-  history = _history(args)  # validates the store before anything heavy loads
-  del history
+  config = _store_config(args)  # before anything heavy loads
   output = args.output or os.path.join(args.home, "reports", f"{_safe_name(args.run)}.html")
   if not output.endswith((".html", ".htm")):
     raise UserError(f"--output {output}: must end in .html")
   if not args.output:
     os.makedirs(os.path.dirname(output), exist_ok=True)
   _check_output_file("--output", output)
-  terminal.out.write(_write_report(args, output))
+  terminal.out.write(_write_report(config, args.run, output))
   return 0
 
 
@@ -357,23 +361,23 @@ def _safe_name(run_id: str) -> str:
   return re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
 
 
-def _write_report(args, output: str) -> str:
+def _write_report(connection_config, run: str, output: str) -> str:
   """Renders the report with TF/absl logs kept off the terminal; returns the line to print."""
   os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
   import logging  # pylint: disable=import-outside-toplevel
-  for name in ("tensorflow", "absl", "apache_beam"):  # deprecation notes of TFMA's readers
+  for name in ("tensorflow", "absl"):  # TF's Python deprecation notes
     logging.getLogger(name).setLevel(logging.ERROR)
-  from pipelines import metadata, report  # pylint: disable=import-outside-toplevel
-  spec = args.metadata or os.path.join(args.home, "metadata.db")
+  from pipelines import report  # pylint: disable=import-outside-toplevel
   try:
-    report.write_report(metadata.connection_config(spec, read_only=True), output, args.run)
+    report.write_report(connection_config, output, run)
   except report.ReportError as e:
     raise UserError(str(e)) from None
   return f"report: {output}\n"
 
 
-COMMANDS = {"report": report_command, "run": run_command, "compile": compile_command, "serve": serve_command,
-            "predict": predict_command, "runs": runs_command, "lineage": lineage_command}
+COMMANDS = {"run": run_command, "compile": compile_command, "serve": serve_command,
+            "predict": predict_command, "runs": runs_command, "lineage": lineage_command,
+            "report": report_command}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -14,6 +14,7 @@ from tfx.components.evaluator import executor as evaluator_executor
 from tfx.types import standard_component_specs
 
 from components import gate_result
+from components.baseline_evaluator import FAILED_THRESHOLDS, METRIC_PREFIX
 
 
 class Executor(evaluator_executor.Executor):
@@ -32,8 +33,6 @@ class Executor(evaluator_executor.Executor):
       evaluation.set_string_custom_property(FAILED_THRESHOLDS, json.dumps(failed_thresholds(evaluation.uri)))
 
 
-METRIC_PREFIX = "metric:"
-FAILED_THRESHOLDS = "failed_thresholds"  # JSON list of lines, as failed_thresholds() returns
 
 
 def failed_thresholds(evaluation_uri: str) -> List[str]:

@@ -10,6 +10,7 @@ file under `<home>/logs/` and one progress line per component.
 import contextlib
 import dataclasses
 import datetime
+import errno
 import fcntl
 import logging
 import os
@@ -166,13 +167,30 @@ def _run_locked(definition: PipelineDefinition, config: RunConfig, home: LocalHo
       logging.exception("pipeline %s failed", pipeline_name)  # the trace, to the log
       first_line = str(e).splitlines()[0] if str(e) else ""
       where = f" in {progress.running}" if progress and progress.running else ""
-      raise PipelineFailed(f"pipeline failed{where}: {type(e).__name__}: {first_line} "
-                           f"(full trace in {log_path})") from None
+      cause = f"{type(e).__name__}: {first_line}"
+      if _is_disk_full(e):
+        cause = f"No space left on device under {home.path} ({cause})"
+      raise PipelineFailed(f"pipeline failed{where}: {cause} (full trace in {log_path})") from None
     finally:
       if progress:
         logging.getLogger().removeHandler(progress)
   summary.total_seconds = round(time.monotonic() - started, 2)
   return LocalRun(summary=summary, log_path=log_path)
+
+
+def _is_disk_full(error: BaseException) -> bool:
+  """A full disk surfaces differently depending on who hit it first: the OS (ENOSPC from an
+  artefact write) or SQLite inside MLMD ("database or disk is full", SQLITE_FULL). Say one thing."""
+  seen = set()
+  while error is not None and id(error) not in seen:
+    seen.add(id(error))
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+      return True
+    text = str(error)
+    if "No space left on device" in text or "database or disk is full" in text:
+      return True
+    error = error.__cause__ or error.__context__
+  return False
 
 
 def _run_and_summarise(pipeline, pipeline_name: str, home: LocalHome):

@@ -18,6 +18,7 @@ from absl import logging
 from tfx.components.trainer.fn_args_utils import FnArgs
 
 from models import input_pipeline, training_progress
+from models import precision as precisions
 from serving import warmup
 from models.recipe import RECIPE_KEY, JsonRecipe
 
@@ -47,9 +48,27 @@ def read_recipe(custom_config: Optional[Dict[str, Any]], recipe_type: Type[JsonR
   return recipe_type.from_json(text)
 
 
+def float32_twin(model: keras.Model, recipe, module: TrainerModule) -> keras.Model:
+  """The trained model as a float32 graph, for serving.
+
+  A mixed_bfloat16 model keeps float32 weights but computes in bfloat16: exported as is, its
+  SavedModel would carry bf16 ops that TF Serving runs only where the CPU has BF16 (emulated,
+  slowly, elsewhere). The same architecture built in float32 with the trained weights serves
+  anywhere, unchanged from a float32-trained model; the Evaluator measures this graph.
+  """
+  if getattr(recipe, "precision", precisions.FLOAT32) == precisions.FLOAT32:
+    return model
+  twin = module.build_model(dataclasses.replace(recipe, precision=precisions.FLOAT32))
+  twin.set_weights(model.get_weights())
+  return twin
+
+
 def run(fn_args: FnArgs, module: TrainerModule) -> None:
   """TFX Trainer body: trains the recipe's model and exports the serving SavedModel."""
   recipe = read_recipe(fn_args.custom_config, module.recipe_type)
+  if hasattr(recipe, "precision"):  # `auto` from a compiled spec: decided on this machine
+    recipe = dataclasses.replace(
+        recipe, precision=precisions.resolve(recipe.precision, precisions.cpu_flags()))
   logging.info("Training recipe: %s", recipe)
   tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
   train = input_pipeline.transformed_dataset(
@@ -69,6 +88,7 @@ def run(fn_args: FnArgs, module: TrainerModule) -> None:
                        training_progress.callback(keras, recipe.batch_size)], **fit_kwargs)
   if module.after_fit:
     module.after_fit(model)
-  module.export(model, tf_transform_output, fn_args.serving_model_dir)
+  module.export(float32_twin(model, recipe, module), tf_transform_output,
+                fn_args.serving_model_dir)
   warmup.write(fn_args.serving_model_dir, module.warmup_requests(
       warmup.first_examples(fn_args.eval_files, WARMUP_EXAMPLES)))

@@ -4,9 +4,11 @@ Imports only light modules at the top: the CLI validates flags and data files
 with this definition before TensorFlow loads; `build` imports TFX.
 """
 
+import dataclasses
 import os
 from typing import Any, Dict, Optional
 
+from models import precision as precisions
 from models.mnist import recipes
 from models.recipe import RECIPE_KEY
 from pipelines import examples_dir
@@ -62,6 +64,9 @@ class MnistDefinition(PipelineDefinition):
       Option("--data-dir", str, None, "directory with the four MNIST IDX files (default: "
              "../shared/data/mnist if present, else tensorflow-datasets)"),
       EXAMPLES_DIR_OPTION,
+      Option("--precision", str, None, "training arithmetic: auto (default: mixed_bfloat16 where "
+             "the training CPU has native BF16, else float32), float32 or mixed_bfloat16; the "
+             "pushed model serves in float32 either way"),
   )
 
   def configure(self, model: Optional[str], values: Dict[str, Any],
@@ -70,6 +75,13 @@ class MnistDefinition(PipelineDefinition):
     from components.mnist_idx_example_gen import idx_reader  # pylint: disable=import-outside-toplevel
     model = self.check_model(model)
     recipe = with_overrides(recipes.default_recipe(model), recipe_overrides)
+    requested = values.get("precision") or recipe.precision
+    if requested not in precisions.CHOICES:
+      raise DefinitionError(f"--precision {requested}: expected one of {', '.join(precisions.CHOICES)}")
+    # Local runs train here: decide now, so the recipe MLMD records (and caches on) is concrete.
+    # A compiled spec keeps `auto` for the training node's own CPU.
+    recipe = dataclasses.replace(recipe, precision=requested if data_uri is not None else
+                                 precisions.resolve(requested, precisions.cpu_flags()))
     if data_uri is not None:  # the four IDX files, where the cluster reads them
       return RunConfig(model=model, recipe=recipe, data_uri=data_uri,
                        description=f"data {data_uri}, model {model}, {recipe.describe()}")

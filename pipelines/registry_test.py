@@ -4,6 +4,7 @@ import argparse
 
 import pytest
 
+from models import precision
 from pipelines import registry
 from pipelines.definition import DefinitionError, Option, PipelineDefinition, RunConfig
 from runners import cli
@@ -14,7 +15,7 @@ def test_registered_pipelines():
   mnist, regression = registry.get("mnist"), registry.get("regression")
   assert mnist.models == ("softmax", "mlp", "cnn") and mnist.default_model == "softmax"
   assert regression.models == ("linear",)
-  assert [o.flag for o in mnist.options] == ["--data-dir", "--examples-dir"]
+  assert [o.flag for o in mnist.options] == ["--data-dir", "--examples-dir", "--precision"]
   assert [o.flag for o in regression.options] == ["--examples", "--noise", "--seed", "--examples-dir"]
   assert mnist.pipeline_name("cnn") == "mnist_cnn"
 
@@ -28,6 +29,23 @@ def test_configure_validates_and_applies_recipe_overrides():
     regression.configure(None, {}, {"epochs": None, "train_steps": 0})
   with pytest.raises(DefinitionError, match="--model cnn: unknown regression model"):
     regression.configure("cnn", {}, {})
+
+
+def test_mnist_precision_is_decided_where_it_trains():
+  mnist, no_overrides = registry.get("mnist"), {"epochs": None, "train_steps": None}
+  here = precision.resolve(precision.AUTO, precision.cpu_flags())
+  # A local run trains on this CPU: auto is resolved now, so MLMD records what ran.
+  assert mnist.configure("cnn", {}, no_overrides).recipe.precision == here
+  assert mnist.configure("mlp", {}, no_overrides).recipe.precision == "float32"  # measured
+  assert mnist.configure("mlp", {"precision": "auto"}, no_overrides).recipe.precision == here
+  forced = mnist.configure("cnn", {"precision": "float32"}, no_overrides)
+  assert forced.recipe.precision == "float32" and forced.description.endswith("float32")
+  # A compiled spec trains elsewhere: auto stays auto, for the training node's CPU.
+  compiled = mnist.configure("cnn", {}, no_overrides, data_uri="gs://bucket/mnist")
+  assert compiled.recipe.precision == "auto"
+  with pytest.raises(DefinitionError, match="--precision fp16: expected one of auto, float32, "
+                     "mixed_bfloat16"):
+    mnist.configure("cnn", {"precision": "fp16"}, no_overrides)
 
 
 class _ToyDefinition(PipelineDefinition):

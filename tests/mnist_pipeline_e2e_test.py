@@ -15,8 +15,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tensorflow.core.framework import types_pb2
+
 from components import mnist_example_encoding
 from components.mnist_idx_example_gen import idx_reader
+from models import precision
 from schemas.mnist import contract
 from tests import fixtures
 
@@ -148,11 +151,32 @@ def test_data_gate_stops_broken_records_with_one_line_each(scenario):
   assert broken.versions_after == scenario.first.versions_after
 
 
+def _dtypes_in_saved_model(path: str):
+  """Every DataType an op attribute names, in the graph and all its functions."""
+  from tensorflow.core.protobuf import saved_model_pb2  # pylint: disable=import-outside-toplevel
+  saved = saved_model_pb2.SavedModel.FromString(open(os.path.join(path, "saved_model.pb"), "rb").read())
+  graph = saved.meta_graphs[0].graph_def
+  nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+  found = set()
+  for node in nodes:
+    for attr in node.attr.values():
+      found.add(attr.type)
+      found.update(attr.list.type)
+  return found
+
+
 def test_deep_mnist_cnn_reaches_its_bound_and_is_pushed(tmp_path):
+  """Trained in bf16 where this CPU has native BF16 (float32 elsewhere), served in float32."""
   home = str(tmp_path / "home")
-  _, summary = fixtures.run_pipeline(
+  proc, summary = fixtures.run_pipeline(
       home, ["--pipeline", "mnist", "--model", "cnn", "--data-dir", fixtures.MNIST_DIR])
+  expected = precision.resolve(precision.AUTO, precision.cpu_flags())
+  assert precision.describe(expected, precision.cpu_flags()) in proc.stdout.splitlines()[0]
   assert summary["blessed"] is True
   assert summary["metrics"]["sparse_categorical_accuracy"] >= 0.992
   assert summary["pushed_path"].startswith(os.path.join(home, "serving", "mnist"))
   assert os.path.isfile(os.path.join(summary["pushed_path"], "saved_model.pb"))
+  # The pushed graph is float32 whatever the training precision: TF Serving on any CPU.
+  assert types_pb2.DT_BFLOAT16 not in _dtypes_in_saved_model(summary["pushed_path"])
+  served = tf.saved_model.load(summary["pushed_path"]).signatures[contract.PREDICT_SIGNATURE]
+  assert served.structured_outputs[contract.OUTPUT_PROBABILITIES].dtype == tf.float32

@@ -106,3 +106,31 @@ def test_warmup_requests_replay_against_the_exported_model(mnist_small, mnist_tr
   assert classify.model_spec.signature_name == contract.CLASSIFY_SIGNATURE
   examples = classify.input.example_list.examples
   assert len(examples) == 8 and all(contract.LABEL_KEY not in e.features.feature for e in examples)
+
+
+def test_mixed_bf16_cnn_computes_in_bf16_and_returns_float32_logits():
+  import dataclasses  # pylint: disable=import-outside-toplevel
+  recipe = dataclasses.replace(recipes.default_recipe("cnn"), precision="mixed_bfloat16")
+  net = model.build_model(recipe)
+  assert net.get_layer("conv1").compute_dtype == "bfloat16"
+  assert net.get_layer("fc1").compute_dtype == "bfloat16"
+  assert net.get_layer("conv1").kernel.dtype == tf.float32  # float32 master weights
+  assert net.get_layer("logits").compute_dtype == "float32"
+  assert net(np.zeros((2, 784), np.float32)).dtype == tf.float32
+
+
+def test_the_float32_twin_serves_the_bf16_models_weights():
+  import dataclasses  # pylint: disable=import-outside-toplevel
+  from models import trainer  # pylint: disable=import-outside-toplevel
+  recipe = dataclasses.replace(recipes.default_recipe("cnn"), precision="mixed_bfloat16")
+  net = model.build_model(recipe)
+  twin = trainer.float32_twin(net, recipe, model.TRAINER)
+  assert twin is not net
+  assert {layer.compute_dtype for layer in twin.layers if layer.weights} == {"float32"}
+  for mine, theirs in zip(net.get_weights(), twin.get_weights()):
+    np.testing.assert_array_equal(mine, theirs)
+  images = np.random.default_rng(0).random((16, 784), dtype=np.float32)
+  # The same function up to bf16 rounding (8 bits of mantissa through 4 layers).
+  np.testing.assert_allclose(twin(images).numpy(), net(images).numpy(), atol=0.05)
+  float32_recipe = dataclasses.replace(recipe, precision="float32")
+  assert trainer.float32_twin(net, float32_recipe, model.TRAINER) is net

@@ -27,6 +27,7 @@ import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402
 
 from components.mnist_idx_example_gen import idx_reader  # noqa: E402
+from models import precision as precisions  # noqa: E402
 from models.mnist import model as mnist_model  # noqa: E402
 from models.mnist import recipes  # noqa: E402
 from pipelines import mnist_pipeline  # noqa: E402
@@ -36,11 +37,18 @@ def main() -> None:
   parser = argparse.ArgumentParser()
   parser.add_argument("--model", default="cnn")
   parser.add_argument("--epochs", type=int)
+  parser.add_argument("--batch-size", type=int)
+  parser.add_argument("--learning-rate", type=float)
+  parser.add_argument("--precision", choices=precisions.CHOICES,
+                      help="default: the recipe's (auto: as the pipeline decides on this CPU)")
   parser.add_argument("--data-dir", default=mnist_pipeline.default_data_dir())
   args = parser.parse_args()
   recipe = recipes.default_recipe(args.model)
-  if args.epochs:
-    recipe = dataclasses.replace(recipe, epochs=args.epochs)
+  overrides = {"epochs": args.epochs, "batch_size": args.batch_size,
+               "learning_rate": args.learning_rate, "precision": args.precision}
+  recipe = dataclasses.replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
+  recipe = dataclasses.replace(  # the same decision the pipeline's CLI makes
+      recipe, precision=precisions.resolve(recipe.precision, precisions.cpu_flags()))
   train_x, train_y = idx_reader.read_pair(idx_reader.find_pair(args.data_dir, "train"))
   test_x, test_y = idx_reader.read_pair(idx_reader.find_pair(args.data_dir, "t10k"))
   n = recipes.TRAIN_EXAMPLES  # the pipeline's train split: the first 55,000
@@ -56,7 +64,7 @@ def main() -> None:
   accuracy = model.evaluate((test_x.reshape(-1, 784) / 255.0).astype(np.float32), test_y,
                             batch_size=1000, verbose=0)[1]
   print(json.dumps({
-      "model": recipe.model, "recipe": recipe.describe(), "accuracy": float(accuracy),
+      "model": recipe.model, "recipe": recipe.describe(), "precision": recipe.precision, "accuracy": float(accuracy),
       "train_seconds": round(train_seconds, 2),
       "train_examples_per_second": round(n * recipe.epochs / train_seconds, 1),
       "wall_seconds": round(time.monotonic() - STARTED, 2)}))

@@ -31,11 +31,11 @@ def callback(keras, batch_size: int):
 
     def on_epoch_begin(self, epoch, logs=None):
       self._epoch, self._seen = epoch + 1, 0
-      self._started = self._last = time.monotonic()
+      self._started = self._last = self._trained_until = time.monotonic()
 
     def on_train_batch_end(self, batch, logs=None):
       self._seen = batch + 1
-      now = time.monotonic()
+      now = self._trained_until = time.monotonic()
       if now - self._last >= BATCH_INTERVAL_SECONDS:
         self._last = now
         batches_log.info("batch %d", self._seen, extra={"training": {
@@ -43,7 +43,8 @@ def callback(keras, batch_size: int):
             "steps": self._steps, "loss": float((logs or {}).get("loss", float("nan")))}})
 
     def on_epoch_end(self, epoch, logs=None):
-      seconds = max(1e-9, time.monotonic() - self._started)
+      # Training only: validation runs between the last batch and this call.
+      seconds = max(1e-9, self._trained_until - self._started)
       if self._steps is None:  # the first epoch of an unsized dataset told us its length
         self._steps = self._seen
       figures = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, (int, float))}

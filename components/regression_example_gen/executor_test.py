@@ -56,10 +56,24 @@ def test_noise_has_the_requested_stddev():
   assert abs(residual.std() - 0.5) < 0.05 and abs(residual.mean()) < 0.05
 
 
+def test_held_out_splits_stop_growing_at_the_cap_and_train_takes_the_rest():
+  # Up to 10^6 the cap does not bind: the 80/10/10 layout (and cached data) is unchanged.
+  assert GeneratorConfig(num_examples=1_000_000).split_ranges() == [
+      ("train", 0, 800_000), ("eval", 800_000, 900_000), ("test", 900_000, 1_000_000)]
+  assert GeneratorConfig(num_examples=4_000_000).split_ranges() == [
+      ("train", 0, 3_800_000), ("eval", 3_800_000, 3_900_000), ("test", 3_900_000, 4_000_000)]
+  assert GeneratorConfig(num_examples=1000, holdout_cap=50).split_ranges() == [
+      ("train", 0, 900), ("eval", 900, 950), ("test", 950, 1000)]
+  # Configs written before the cap existed still load (the default applies).
+  old = '{"num_examples": 10, "noise_stddev": 0.0, "seed": 0, "split_fractions": [["train", 1.0]]}'
+  assert GeneratorConfig.from_json(old).holdout_cap == generator.HOLDOUT_CAP
+
+
 @pytest.mark.parametrize("bad, message", [
     (dict(num_examples=2), "num_examples must be at least 3"),
     (dict(noise_stddev=-1.0), "noise_stddev must be >= 0"),
     (dict(split_fractions=(("train", 0.9), ("test", 0.2))), "sum to 1"),
+    (dict(holdout_cap=0), "holdout_cap must be at least 1"),
 ])
 def test_bad_configs_are_rejected(bad, message):
   with pytest.raises(ValueError, match=message):

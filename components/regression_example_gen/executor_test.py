@@ -7,7 +7,7 @@ import pytest
 from tfx.types import standard_artifacts
 
 from components.regression_example_gen import executor
-from components.regression_example_gen import generator
+from components.regression_example_gen import generator, writer
 from components.regression_example_gen.generator import GeneratorConfig
 from tests import fixtures
 
@@ -109,19 +109,19 @@ def _python_example(x, y):
 def test_vectorized_encoding_has_the_same_content_as_the_protobuf_loop():
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   x, y = generator.generate_chunk(GeneratorConfig(seed=5, noise_stddev=0.1), chunk=3)
-  encoded = executor.encode_examples(x, y)
+  encoded = writer.encode_examples(x, y)
   assert len(encoded) == len(x) == 1000
   for record, xi, yi in zip(encoded, x, y):
     assert tf.train.Example.FromString(record) == _python_example(xi, yi)
-  assert executor.encode_examples(x[:0], y[:0]) == []
+  assert writer.encode_examples(x[:0], y[:0]) == []
 
 
 def test_ranges_that_cut_chunks_yield_exactly_their_records():
   # Content, not bytes: the C++ coder writes the feature map in no fixed order.
   config = GeneratorConfig(num_examples=5000, seed=2)
-  whole = _xy_pairs(executor.encode_range((0, 3000), config))
+  whole = _xy_pairs(writer.encode_range((0, 3000), config))
   parts = _xy_pairs(r for bounds in [(0, 999), (999, 1001), (1001, 3000)]
-                    for r in executor.encode_range(bounds, config))
+                    for r in writer.encode_range(bounds, config))
   assert parts == whole and len(whole) == 3000
 
 
@@ -133,11 +133,11 @@ def _xy_pairs(records):
 
 def test_framed_records_read_back_with_checksums_verified(tmp_path):
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  records = [b"", b"a", b"\x00" * 300] + executor.encode_examples(
+  records = [b"", b"a", b"\x00" * 300] + writer.encode_examples(
       *generator.generate_chunk(GeneratorConfig(), chunk=0))
   path = str(tmp_path / "f.tfrecord")
   with open(path, "wb") as f:
-    f.write(executor.frame_tfrecords(records))
+    f.write(writer.frame_tfrecords(records))
   # TF's reader checks both CRCs of every record (a wrong one raises DataLossError).
   read = [r.numpy() for r in tf.data.TFRecordDataset(path)]
   assert read == records
@@ -148,3 +148,21 @@ def test_framed_records_read_back_with_checksums_verified(tmp_path):
     f.write(bytes([last[0] ^ 1]))
   with pytest.raises(tf.errors.DataLossError):
     list(tf.data.TFRecordDataset(path))
+
+
+def test_files_keep_the_name_every_example_gen_writes():
+  from tfx.components.example_gen import write_split  # pylint: disable=import-outside-toplevel
+  assert writer.FILE_NAME == write_split.DEFAULT_TF_RECORD_FILE_NAME
+
+
+def test_the_worker_module_does_not_import_tensorflow():
+  import subprocess, sys  # pylint: disable=import-outside-toplevel,multiple-imports
+  code = ("import sys, components.regression_example_gen.writer; "
+          "sys.exit(int(any(m in sys.modules for m in ('tensorflow', 'tfx'))))")
+  assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_shards_cover_a_split_in_files_of_at_most_the_shard_size():
+  assert writer.shards(0, 120_000) == [(0, 3, 0, 50_000), (1, 3, 50_000, 100_000), (2, 3, 100_000, 120_000)]
+  assert writer.shards(10, 20) == [(0, 1, 10, 20)]
+  assert list(writer.chunk_bounds(999, 3001)) == [(999, 1000), (1000, 2000), (2000, 3000), (3000, 3001)]

@@ -80,8 +80,11 @@ class RegressionDefinition(PipelineDefinition):
           seed=values.get("seed", 0))
     except ValueError as e:
       raise DefinitionError(f"regression data: {e}") from None
+    # "input_examples" (runners/local.py INPUT_EXAMPLES): N picks the local Beam mode,
+    # in-memory for small runs, multi-processing for large ones.
     return RunConfig(
-        model=model, recipe=recipe, data_uri=None, settings={"generator": generator},
+        model=model, recipe=recipe, data_uri=None,
+        settings={"generator": generator, "input_examples": generator.num_examples},
         description=(f"{generator.num_examples} examples of y = 2x + 1, noise σ "
                      f"{generator.noise_stddev}, seed {generator.seed}, model {model}, "
                      f"{recipe.describe()}"))

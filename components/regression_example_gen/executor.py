@@ -24,6 +24,7 @@ from tfx.types import standard_component_specs
 
 from components.regression_example_gen.generator import GeneratorConfig
 from components.regression_example_gen.writer import WriteShard, shards
+from components.regression_example_gen.writer import encode_range  # noqa: F401  (schemas/regression_schema_test.py)
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):

@@ -107,10 +107,11 @@ class LocalHome:
 # RunConfig.settings key under which a definition states how many examples its source
 # produces (the regression generator knows N before anything runs); absent = unknown.
 INPUT_EXAMPLES = "input_examples"
-# Measured on 2 cores, regression pipeline, --train-steps 200 (whole-run wall, in-memory vs
-# multi_processing): 10^6 77.5 s vs 96.4 s, 4·10^6 see README vs 112.4 s. Every Beam stage in
-# multi_processing mode starts its own workers (Beam + TFDV/TFMA imports, ~8 s), which only
-# the data stages' per-record work (StatisticsGen ~20 µs a record) pays back, from ~2·10^6.
+# Measured on 2 cores, regression pipeline, --train-steps 200, whole-run wall in-memory vs
+# multi_processing: 10^6 77.5 vs 96.4 s, 2·10^6 101.6 vs 97.0 s, 4·10^6 142.8 vs 112.4 s.
+# Every Beam stage in multi_processing mode starts its own workers (Beam + TFDV/TFMA
+# imports, ~8 s), which only the data stages' per-record work (StatisticsGen ~20 µs a
+# record) pays back: the crossover is ~1.8·10^6.
 MULTI_PROCESSING_FROM = 2_000_000
 DIRECT_RUNNING_MODE = "--direct_running_mode"
 

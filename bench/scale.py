@@ -58,9 +58,9 @@ def stage_seconds(component_seconds: Dict[str, float]) -> Dict[str, Optional[flo
 def examples_read(n: int) -> Dict[str, int]:
   """How many examples each data stage writes or reads at N (the generator's own split)."""
   sizes = {name: stop - start for name, start, stop in GeneratorConfig(num_examples=n).split_ranges()}
-  # Transform analyzes train; the Evaluator scores test; ExampleGen and StatisticsGen see all.
-  return {"ExampleGen": n, "StatisticsGen": n, "Transform": sizes["train"],
-          "Evaluator": sizes["test"]}
+  # The Evaluator scores test; ExampleGen and StatisticsGen see all. Transform reads no data
+  # here (identity, no analyzers), the Trainer a fixed number of steps and the eval split.
+  return {"ExampleGen": n, "StatisticsGen": n, "Evaluator": sizes["test"]}
 
 
 def one_run(n: int, train_steps: int, beam_args: Sequence[str], log) -> Dict[str, Any]:
@@ -130,11 +130,13 @@ def print_table(rows: List[Dict[str, Any]], figures: Dict[str, Any], out=None) -
     cells = []
     for s in STAGES:
       sec, rate = r["stage_s"].get(s), r["examples_per_s"].get(s)
-      cell = "-" if sec is None else f"{sec:.1f}" + (f" ({rate / 1000:.0f}k/s)" if rate else "")
+      per_s = "" if not rate else f" ({rate / 1000:.0f}k/s)" if rate >= 10_000 else f" ({rate}/s)"
+      cell = "-" if sec is None else f"{sec:.1f}{per_s}"
       cells.append(f"{cell:>13}")
     out.write(f"{r['n']:>10,} {r['wall_s'] or 0:>7.1f} " + " ".join(cells) +
               f" {r['peak_rss_mib'] or 0:>8}  {(r['beam_mode'] or '?').split(' (')[0]}\n")
-  out.write("(stage seconds from MLMD; k/s = thousand examples a second the stage wrote or read)\n")
+  out.write("(stage seconds from MLMD; /s: examples the stage wrote or read a second — all of N\n"
+            " for ExampleGen and StatisticsGen, the test split for the Evaluator)\n")
   if figures:
     a, b = f"{figures['from_n']:,}", f"{figures['to_n']:,}"
     rows_out = [
@@ -172,7 +174,7 @@ def plot(rows: List[Dict[str, Any]], path: str) -> None:
   left.grid(True, which="both", alpha=0.3)
   right.plot(ns, [r["peak_rss_mib"] for r in rows], "-o", color="tab:red")
   right.set(xscale="log", xlabel="examples N", ylabel="MiB", title="peak RSS (largest process)")
-  right.set_ylim(bottom=0)
+  right.set_ylim(bottom=0, top=max(r["peak_rss_mib"] for r in rows) * 1.2)
   right.grid(True, which="both", alpha=0.3)
   for r in rows:
     mode = (r["beam_mode"] or "?").split(" ")[0]

@@ -28,7 +28,7 @@ def test_stages_are_found_by_their_component_ids():
 
 def test_examples_per_stage_follow_the_generators_splits():
   assert scale.examples_read(4_000_000) == {
-      "ExampleGen": 4_000_000, "StatisticsGen": 4_000_000, "Transform": 3_800_000, "Evaluator": 100_000}
+      "ExampleGen": 4_000_000, "StatisticsGen": 4_000_000, "Evaluator": 100_000}
 
 
 def test_target_figures_between_the_two_largest_sizes():

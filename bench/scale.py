@@ -90,7 +90,8 @@ def one_run(n: int, train_steps: int, beam_args: Sequence[str], log) -> Dict[str
 
 def summarise(n: int, runs: List[Dict[str, Any]]) -> Dict[str, Any]:
   """Medians over the runs of one N, and the data stages' examples/s."""
-  ok = [r for r in runs if r["exit"] == 0 and "stage_s" in r]
+  # Exit 3 (a gate said no, nothing pushed) still ran every data stage: its times count.
+  ok = [r for r in runs if r["exit"] in (0, 3) and "stage_s" in r]
 
   def med(values):
     values = [v for v in values if isinstance(v, (int, float))]
@@ -158,6 +159,8 @@ def plot(rows: List[Dict[str, Any]], path: str) -> None:
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
   rows = [r for r in rows if r["wall_s"]]
+  if not rows:
+    return
   ns = [r["n"] for r in rows]
   fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
   left.plot(ns, [r["wall_s"] for r in rows], "k-o", label="process wall")
@@ -207,7 +210,9 @@ def main(argv: Optional[List[str]] = None) -> int:
       for i in range(args.runs):
         print(f"N={n:,} run {i + 1}/{args.runs} ...", flush=True)
         result = one_run(n, args.train_steps, args.beam_arg, log)
-        if result["exit"] != 0:
+        if result["exit"] == 3:
+          print(f"  not pushed (exit 3: a gate said no); its stage times still count", flush=True)
+        elif result["exit"] != 0:
           print(f"  exit {result['exit']} (see {log_path})", flush=True)
         runs.setdefault(n, []).append(result)
   rows = [summarise(n, runs[n]) for n in sizes]

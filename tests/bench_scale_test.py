@@ -56,17 +56,18 @@ def test_table_names_each_target_met_or_missed_and_the_plot_is_a_png(tmp_path, c
   assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_a_failed_run_is_left_out_of_the_medians():
+def test_a_failed_run_is_left_out_of_the_medians_and_a_gated_one_counts():
   failed = {"n": 1000, "wall_s": 5.0, "exit": 1, "peak_rss_mib": 500}
-  row = scale.summarise(1000, [failed, _run(1000, 30.0, 700)])
-  assert row["ok_runs"] == 1 and row["wall_s"] == 30.0
+  gated = {**_run(1000, 40.0, 700), "exit": 3}  # not blessed: every data stage still ran
+  row = scale.summarise(1000, [failed, _run(1000, 30.0, 700), gated])
+  assert row["ok_runs"] == 2 and row["wall_s"] == 35.0
 
 
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_bench_scale_runs_the_pipeline_at_two_sizes_and_writes_json_and_plot(tmp_path):
   proc = subprocess.run(
-      [sys.executable, "-m", "bench.scale", "--sizes", "1000,3000", "--train-steps", "20",
+      [sys.executable, "-m", "bench.scale", "--sizes", "1000,3000", "--train-steps", "200",
        "--results-dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600)
   assert proc.returncode == 0, proc.stdout + proc.stderr
   assert "marginal examples/s, 1,000 → 3,000" in proc.stdout

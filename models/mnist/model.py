@@ -80,8 +80,11 @@ def build_model(recipe: TrainingRecipe) -> keras.Model:
     learning_rate = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, recipe.total_steps())
   elif recipe.schedule != "constant":
     raise ValueError(f"unknown schedule '{recipe.schedule}', expected constant or cosine")
+  # The legacy Adam applies each variable's update as one fused kernel (ResourceApplyAdam);
+  # the current one as ~10 elementwise ops per variable. TF profiler, CNN bf16 step: those
+  # ops were 15 % of op time; measured 2,506 -> 2,864 examples/s with the fused update.
   model.compile(
-      optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+      optimizer=keras.optimizers.legacy.Adam(learning_rate=learning_rate),
       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
       metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
   return model

@@ -51,7 +51,9 @@ DEFAULT_RECIPES = {
                               precision=precisions.FLOAT32),
     "mlp": TrainingRecipe(model="mlp", epochs=6, batch_size=100, learning_rate=0.003,
                           schedule="cosine", precision=precisions.FLOAT32),
-    "cnn": TrainingRecipe(model="cnn", epochs=3, batch_size=128, learning_rate=0.002,
+    # 2 epochs of batch 100 (1,100 steps) instead of 3 of 128 (1,290): bare Keras, bf16, fused
+    # Adam, 0.9939 (2 epochs of 128 reached only 0.9922-0.9928, too close to the bound).
+    "cnn": TrainingRecipe(model="cnn", epochs=2, batch_size=100, learning_rate=0.002,
                           schedule="cosine", precision=precisions.AUTO),
 }
 

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-fast bench bench-serving image clean-home
+.PHONY: run test test-fast bench bench-scale bench-serving image clean-home
 
 $(STAMP): setup.py constraints.txt
 	@if [ -z "$(PYTHON)" ] || ! "$(PYTHON)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -31,6 +31,10 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_bench $(ARGS)
+
+# How cost grows with data: the regression pipeline at 10^4…4·10^6 examples (~5 min a round).
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale $(ARGS)
 
 # The model server: REST/gRPC latency and throughput against the in-process floor (~10 min).
 bench-serving: $(STAMP)

@@ -50,7 +50,7 @@ def last_json(text: str) -> Dict[str, Any]:
 
 
 def ours(model: str, home: str, data_dir: str, log, *extra: str) -> Dict[str, Any]:
-  summary_path = os.path.join(home, f"summary-{time.time_ns()}.json")
+  summary_path = os.path.join(os.path.dirname(home), f"summary-{time.time_ns()}.json")  # home: not yet made
   wall, code, out, rss = timed([PY, "-m", "runners.cli", "run", "--pipeline", "mnist", "--model",
                               model, "--data-dir", data_dir, "--home", home,
                               "--summary-json", summary_path, *extra], log)

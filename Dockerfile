@@ -27,3 +27,10 @@ RUN uv pip install --system -c /tmp/constraints.txt /tmp/src \
  && cp -r /tmp/src/schemas /pipeline/schemas \
  && rm -rf /tmp/src \
  && python -c "import runners.kubeflow_v2_entrypoint, models.mnist.model, models.regression.model"
+
+# Beam's SDK harness, so the same image is a Beam worker on Dataflow, Flink or Spark
+# (`--beam-arg=--sdk_container_image=IMAGE`, or `--environment_type=DOCKER
+# --environment_config=IMAGE`); the tag is the apache-beam pin in constraints.txt (a test holds
+# them equal). Kubeflow tasks set their own command, which replaces this entrypoint.
+COPY --from=apache/beam_python3.10_sdk:2.59.0 /opt/apache/beam /opt/apache/beam
+ENTRYPOINT ["/opt/apache/beam/boot"]

@@ -133,3 +133,13 @@ def test_golden(compiled):
       yaml.safe_dump(_normalised(spec), f, sort_keys=True)
   with open(path) as f:
     assert _normalised(spec) == yaml.safe_load(f)
+
+
+def test_the_images_beam_harness_matches_the_pinned_beam():
+  """A Beam worker whose SDK harness differs from the SDK that built the job refuses to run."""
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  with open(os.path.join(root, "constraints.txt")) as f:
+    pinned = [l.split("==")[1].strip() for l in f if l.lower().startswith("apache-beam==")]
+  with open(os.path.join(root, "Dockerfile")) as f:
+    harness = re.findall(r"apache/beam_python3\.10_sdk:([\d.]+)", f.read())
+  assert pinned and harness == pinned, (pinned, harness)

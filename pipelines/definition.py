@@ -41,6 +41,11 @@ EXAMPLES_DIR_OPTION = Option(
     "pipeline's encoding) with ImportExampleGen instead of the pipeline's own source")
 
 
+# RunConfig.settings key under which a definition states how many examples its source
+# produces, when it knows before anything runs; the local runner picks its Beam mode from it.
+INPUT_EXAMPLES = "input_examples"
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
   """A validated request to run one pipeline: what to train on, and how."""

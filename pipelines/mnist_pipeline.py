@@ -12,8 +12,8 @@ from models import precision as precisions
 from models.mnist import recipes
 from models.recipe import RECIPE_KEY
 from pipelines import examples_dir
-from pipelines.definition import (EXAMPLES_DIR_OPTION, DefinitionError, Option, PipelineDefinition,
-                                  RunConfig, with_overrides)
+from pipelines.definition import (EXAMPLES_DIR_OPTION, INPUT_EXAMPLES, DefinitionError, Option,
+                                  PipelineDefinition, RunConfig, with_overrides)
 from schemas.mnist import contract
 
 # A candidate may not be worse than the latest blessed model of its name by more than this
@@ -101,6 +101,7 @@ class MnistDefinition(PipelineDefinition):
         raise DefinitionError(str(e)) from None
     source = data_dir or "tensorflow-datasets (mnist)"
     return RunConfig(model=model, recipe=recipe, data_uri=data_dir,
+                     settings={INPUT_EXAMPLES: sum(contract.SPLIT_SIZES.values())},
                      description=f"data {source}, model {model}, {recipe.describe()}")
 
   def build(self, config: RunConfig, runtime, epochs=None, train_steps=None):

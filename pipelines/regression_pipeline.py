@@ -10,8 +10,8 @@ from typing import Any, Dict, Optional
 from models.recipe import RECIPE_KEY
 from models.regression import recipes
 from pipelines import examples_dir
-from pipelines.definition import (EXAMPLES_DIR_OPTION, DefinitionError, Option, PipelineDefinition,
-                                  RunConfig, with_overrides)
+from pipelines.definition import (EXAMPLES_DIR_OPTION, INPUT_EXAMPLES, DefinitionError, Option,
+                                  PipelineDefinition, RunConfig, with_overrides)
 from schemas.regression import contract
 
 MSE_UPPER_BOUND = 1e-4
@@ -80,11 +80,10 @@ class RegressionDefinition(PipelineDefinition):
           seed=values.get("seed", 0))
     except ValueError as e:
       raise DefinitionError(f"regression data: {e}") from None
-    # "input_examples" (runners/local.py INPUT_EXAMPLES): N picks the local Beam mode,
-    # in-memory for small runs, multi-processing for large ones.
+    # N picks the local Beam mode: in-memory for small runs, multi-processing for large ones.
     return RunConfig(
         model=model, recipe=recipe, data_uri=None,
-        settings={"generator": generator, "input_examples": generator.num_examples},
+        settings={"generator": generator, INPUT_EXAMPLES: generator.num_examples},
         description=(f"{generator.num_examples} examples of y = 2x + 1, noise σ "
                      f"{generator.noise_stddev}, seed {generator.seed}, model {model}, "
                      f"{recipe.describe()}"))

@@ -18,7 +18,7 @@ import time
 from typing import Iterator, Optional, Sequence, TextIO, Tuple
 
 from pipelines import metadata
-from pipelines.definition import PipelineDefinition, PipelineRuntime, RunConfig
+from pipelines.definition import INPUT_EXAMPLES, PipelineDefinition, PipelineRuntime, RunConfig
 from models import training_progress
 from runners import console
 import schemas
@@ -104,9 +104,6 @@ class LocalHome:
       raise HomeError(f"--home {self.root}: not writable")
 
 
-# RunConfig.settings key under which a definition states how many examples its source
-# produces (the regression generator knows N before anything runs); absent = unknown.
-INPUT_EXAMPLES = "input_examples"
 # Measured on 2 cores, regression pipeline, --train-steps 200, whole-run wall in-memory vs
 # multi_processing: 10^6 77.5 vs 96.4 s, 2·10^6 101.6 vs 97.0 s, 4·10^6 142.8 vs 112.4 s.
 # Every Beam stage in multi_processing mode starts its own workers (Beam + TFDV/TFMA

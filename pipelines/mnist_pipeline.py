@@ -76,12 +76,13 @@ class MnistDefinition(PipelineDefinition):
     model = self.check_model(model)
     recipe = with_overrides(recipes.default_recipe(model), recipe_overrides)
     requested = values.get("precision") or recipe.precision
-    if requested not in precisions.CHOICES:
-      raise DefinitionError(f"--precision {requested}: expected one of {', '.join(precisions.CHOICES)}")
+    try:
+      here = precisions.resolve(requested, precisions.cpu_flags())
+    except ValueError as e:
+      raise DefinitionError(str(e)) from None
     # Local runs train here: decide now, so the recipe MLMD records (and caches on) is concrete.
     # A compiled spec keeps `auto` for the training node's own CPU.
-    recipe = dataclasses.replace(recipe, precision=requested if data_uri is not None else
-                                 precisions.resolve(requested, precisions.cpu_flags()))
+    recipe = dataclasses.replace(recipe, precision=requested if data_uri is not None else here)
     if data_uri is not None:  # the four IDX files, where the cluster reads them
       return RunConfig(model=model, recipe=recipe, data_uri=data_uri,
                        description=f"data {data_uri}, model {model}, {recipe.describe()}")

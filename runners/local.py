@@ -163,11 +163,10 @@ def _setup_file() -> Optional[str]:
   return path if os.path.exists(path) else None
 
 
-def runtime(definition: PipelineDefinition, config: RunConfig, home: LocalHome,
-            enable_cache: bool = True, beam_args: Sequence[str] = ()) -> PipelineRuntime:
+def runtime(definition: PipelineDefinition, config: RunConfig, home: LocalHome, mode: BeamMode,
+            enable_cache: bool = True) -> PipelineRuntime:
   """Where `definition` runs locally under `home` (imports TFX: call inside quiet_logs)."""
   from components import pushed_model  # pylint: disable=import-outside-toplevel
-  mode = beam_mode(config.settings.get(INPUT_EXAMPLES), beam_args)
   return PipelineRuntime(
       pipeline_root=home.pipeline_root(definition.pipeline_name(config.model)),
       serving_dir=home.serving_dir(definition.serving_model_name),
@@ -207,7 +206,7 @@ def _run_locked(definition: PipelineDefinition, config: RunConfig, home: LocalHo
     progress = None
     try:
       mode = beam_mode(config.settings.get(INPUT_EXAMPLES), beam_args)
-      pipeline = definition.build(config, runtime(definition, config, home, enable_cache, beam_args))
+      pipeline = definition.build(config, runtime(definition, config, home, mode, enable_cache))
       out.write(f"{pipeline_name} pipeline: {config.description}\n"
                 f"home {home.path}; log {log_path}\n"
                 f"Beam: {mode.description}\n")

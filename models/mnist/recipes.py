@@ -42,8 +42,8 @@ class TrainingRecipe(JsonRecipe):
 ACCURACY_BOUNDS = {"softmax": 0.92, "mlp": 0.975, "cnn": 0.992}
 
 # Recipes measured on full MNIST (see README): the fastest that clear the bound.
-# Precision: bf16 pays only where convolutions dominate. Measured (`python -m bench.cnn_throughput`
-# style fit on in-memory data, 2 AVX-512 BF16 cores): the CNN 1,419 -> 2,598 examples/s, the
+# Precision: bf16 pays only where convolutions dominate. Measured (`python -m bench.cnn_throughput
+# [--model mlp]`: fit on in-memory data, 2 AVX-512 BF16 cores): the CNN 1,419 -> 2,598 examples/s, the
 # MLP 42,956 -> 21,506 (its 128/32-wide matmuls are cheaper than the casts around them), so
 # softmax and mlp stay float32 unless --precision says otherwise.
 DEFAULT_RECIPES = {

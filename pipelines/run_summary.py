@@ -1,23 +1,16 @@
-"""Reads what a finished run produced back out of ML Metadata.
+"""What a finished run produced, as the local runner prints it and `--summary-json` writes it.
 
-MLMD is the pipeline's record of truth (cached executions included), so the
-summary is built from it rather than from the runner's memory: outputs,
-blessing, pushed version, and per-component seconds from the executions'
-MLMD timestamps (registered → published). Takes any ConnectionConfig
-(pipelines/metadata.py), SQLite or MySQL.
+A projection of the run view (pipelines/run_view.py): MLMD is the pipeline's record
+of truth (cached executions included), so the summary is built from the run the
+runner started — found by its run id, never "the newest run of this pipeline", which
+with a shared `--metadata mysql://…` may be another machine's. Per-component seconds
+are the executions' MLMD timestamps (registered → published). No TensorFlow or TFMA.
 """
 
 import dataclasses
 from typing import Any, Dict, List, Optional
 
-import ml_metadata as mlmd
-from ml_metadata.proto import metadata_store_pb2
-from components import gate_result
-from components.baseline_evaluator import executor as evaluator_executor
-from pipelines import metadata, nodes
-
-_OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
-_NODE_CONTEXT = "node"  # TFX's context type per pipeline node, named "<pipeline>.<node id>"
+from pipelines import run_view
 
 
 @dataclasses.dataclass
@@ -34,78 +27,21 @@ class RunSummary:
   model_uri: Optional[str] = None
   component_seconds: Dict[str, float] = dataclasses.field(default_factory=dict)
   cached_components: List[str] = dataclasses.field(default_factory=list)
-  total_seconds: float = 0.0
+  total_seconds: float = 0.0  # the runner's wall clock, set by the runner
   failed_thresholds: List[str] = dataclasses.field(default_factory=list)
   details: Dict[str, Any] = dataclasses.field(default_factory=dict)  # pipeline-specific checks
 
 
-def _custom(artifact: metadata_store_pb2.Artifact, key: str):
-  value = artifact.custom_properties.get(key)
-  if value is None:
-    return None
-  return value.WhichOneof("value") and getattr(value, value.WhichOneof("value"))
+def summarise(run: run_view.Run) -> RunSummary:
+  return RunSummary(
+      pipeline=run.pipeline, run_id=run.run_id, metrics=run.metrics, blessed=run.blessed,
+      infra_blessed=run.infra_blessed, infra_message=run.infra_message,
+      pushed_path=run.pushed_path, stopped_by=run.stopped_by, anomalies=run.anomalies,
+      model_uri=run.model_uri, component_seconds={s.node: s.seconds for s in run.steps},
+      cached_components=[s.node for s in run.steps if s.cached],
+      failed_thresholds=run.failed_thresholds)
 
 
-def _component_times(store: mlmd.MetadataStore, pipeline_name: str,
-                     executions: List[metadata_store_pb2.Execution]):
-  """(seconds by node id in start order, node ids whose execution was a cache hit,
-  node id by execution id)."""
-  seconds, cached, node_of = {}, [], {}
-  for execution in sorted(executions, key=lambda e: (e.create_time_since_epoch, e.id)):
-    nodes = [c.name for c in store.get_contexts_by_execution(execution.id)
-             if c.type == _NODE_CONTEXT and c.name.startswith(pipeline_name + ".")]
-    if not nodes:
-      continue
-    node = nodes[0][len(pipeline_name) + 1:]
-    node_of[execution.id] = node
-    seconds[node] = round(
-        (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000, 2)
-    if execution.last_known_state == metadata_store_pb2.Execution.CACHED:
-      cached.append(node)
-  return seconds, cached, node_of
-
-
-def latest_run(connection_config: metadata_store_pb2.ConnectionConfig,
-               pipeline_name: str) -> RunSummary:
-  """Summarises the newest run of `pipeline_name` in the metadata store."""
-  store = mlmd.MetadataStore(connection_config)
-  where = metadata.describe(connection_config)
-  pipeline_ctx = store.get_context_by_type_and_name("pipeline", pipeline_name)
-  if pipeline_ctx is None:
-    raise ValueError(f"{where}: no run of pipeline '{pipeline_name}' recorded")
-  pipeline_execs = {e.id for e in store.get_executions_by_context(pipeline_ctx.id)}
-  runs = sorted(store.get_contexts_by_type("pipeline_run"),
-                key=lambda c: (c.create_time_since_epoch, c.id), reverse=True)
-  for run in runs:
-    executions = store.get_executions_by_context(run.id)
-    if any(e.id in pipeline_execs for e in executions):
-      break
-  else:
-    raise ValueError(f"{where}: no run of pipeline '{pipeline_name}' recorded")
-
-  summary = RunSummary(pipeline=pipeline_name, run_id=run.name)
-  summary.component_seconds, summary.cached_components, node_of = _component_times(
-      store, pipeline_name, executions)
-  for execution in executions:
-    if execution.last_known_state == metadata_store_pb2.Execution.FAILED:
-      stopped = gate_result.read_failure(execution)
-      if stopped:
-        summary.stopped_by, summary.anomalies = stopped
-  events = store.get_events_by_execution_ids([e.id for e in executions])
-  producer = {ev.artifact_id: node_of.get(ev.execution_id) for ev in events if ev.type in _OUTPUT_EVENTS}
-  types = {t.id: t.name for t in store.get_artifact_types()}
-  for artifact in store.get_artifacts_by_id(list(producer)):
-    kind = types.get(artifact.type_id)
-    if kind == "ModelEvaluation":
-      summary.metrics = evaluator_executor.overall_metrics(artifact.uri)
-      summary.failed_thresholds = evaluator_executor.failed_thresholds(artifact.uri)
-    elif kind == "ModelBlessing":
-      summary.blessed = bool(_custom(artifact, "blessed"))
-    elif kind == "InfraBlessing":
-      summary.infra_blessed = bool(_custom(artifact, "blessed"))
-      summary.infra_message = _custom(artifact, "infra_validation_message") or ""
-    elif kind == "PushedModel" and _custom(artifact, "pushed"):
-      summary.pushed_path = _custom(artifact, "pushed_destination")
-    elif kind == "Model" and producer[artifact.id] == nodes.TRAINER:  # not the served baseline
-      summary.model_uri = artifact.uri
-  return summary
+def of_run(connection_config, run_id: str) -> RunSummary:
+  """The summary of run `run_id` (run_view.RunNotFound if the store has no such run)."""
+  return summarise(run_view.MetadataView(connection_config).run(run_id))

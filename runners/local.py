@@ -18,9 +18,9 @@ import time
 from typing import Iterator, Optional, Sequence, TextIO, Tuple
 
 from pipelines import metadata
-from pipelines.definition import INPUT_EXAMPLES, PipelineDefinition, PipelineRuntime, RunConfig
+from pipelines.definition import PipelineDefinition, PipelineRuntime, RunConfig
 from models import training_progress
-from runners import console
+from runners import console, errors
 import schemas
 
 
@@ -28,8 +28,10 @@ class HomeError(ValueError):
   """--home cannot be used; str() is one line."""
 
 
-class PipelineFailed(RuntimeError):
-  """A component failed; str() is one line, the trace is in the log."""
+class PipelineFailed(errors.CommandError):
+  """A component failed; str() is one line, the trace is in the log (exit 1)."""
+
+  exit_code = errors.EXIT_FAILED
 
 
 class HomeBusy(HomeError):
@@ -179,7 +181,7 @@ def runtime(definition: PipelineDefinition, config: RunConfig, home: LocalHome, 
 
 @dataclasses.dataclass
 class LocalRun:
-  summary: "run_summary.RunSummary"  # noqa: F821  (imported where used: it loads TFX)
+  summary: "run_summary.RunSummary"  # noqa: F821  (imported where used: it loads ML Metadata)
   log_path: str
 
 
@@ -202,10 +204,11 @@ def _run_locked(definition: PipelineDefinition, config: RunConfig, home: LocalHo
   stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
   log_path = os.path.join(home.log_dir, f"{pipeline_name}-{stamp}.log")
   started = time.monotonic()
+  run_id = new_run_id()
   with console.quiet_logs(log_path):
     progress = None
     try:
-      mode = beam_mode(config.settings.get(INPUT_EXAMPLES), beam_args)
+      mode = beam_mode(config.input_examples, beam_args)
       pipeline = definition.build(config, runtime(definition, config, home, mode, enable_cache))
       out.write(f"{pipeline_name} pipeline: {config.description}\n"
                 f"home {home.path}; log {log_path}\n"
@@ -216,11 +219,11 @@ def _run_locked(definition: PipelineDefinition, config: RunConfig, home: LocalHo
       batches.addHandler(progress)
       try:
         with console.follow(log_path, verbose_out):
-          summary = _run_and_summarise(pipeline, pipeline_name, home)
+          summary = _run_and_summarise(pipeline, run_id, home)
       finally:
         batches.removeHandler(progress)
       if summary.model_uri:
-        summary.details = definition.details(config, summary.model_uri)
+        summary.details = definition.details(summary.model_uri)
       summary.details["beam_mode"] = mode.description
     except Exception as e:  # pylint: disable=broad-except
       logging.exception("pipeline %s failed", pipeline_name)  # the trace, to the log
@@ -252,17 +255,36 @@ def _is_disk_full(error: BaseException) -> bool:
   return False
 
 
-def _run_and_summarise(pipeline, pipeline_name: str, home: LocalHome):
-  """LocalDagRunner, then the summary from MLMD; a gate stopping the run is not an error."""
+def new_run_id() -> str:
+  """A run id in TFX's own format (LocalDagRunner uses datetime.now().isoformat())."""
+  return datetime.datetime.now().isoformat()
+
+
+def _run_and_summarise(pipeline, run_id: str, home: LocalHome):
+  """LocalDagRunner under `run_id`, then that run's summary from MLMD; a gate stopping the
+  run is not an error."""
   from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # pylint: disable=import-outside-toplevel
+  from tfx.orchestration.portable import runtime_parameter_utils  # pylint: disable=import-outside-toplevel
+  from tfx.dsl.compiler import constants  # pylint: disable=import-outside-toplevel
   from pipelines import run_summary  # pylint: disable=import-outside-toplevel
+
+  class RunIdLocalDagRunner(LocalDagRunner):
+    """LocalDagRunner that runs under the id the caller chose, so the caller can find the run
+    it started (LocalDagRunner.run_with_ir substitutes only a still-unset run id)."""
+
+    def run_with_ir(self, pipeline_ir, run_options=None):  # pylint: disable=arguments-renamed
+      runtime_parameter_utils.substitute_runtime_parameter(
+          pipeline_ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id})
+      return super().run_with_ir(pipeline_ir, run_options)
+
+  config = home.connection_config(read_only=True)
   try:
-    LocalDagRunner().run(pipeline)
+    RunIdLocalDagRunner().run(pipeline)
   except Exception:  # pylint: disable=broad-except
     # A gate stopping the run is a failed execution too; MLMD says which it was.
-    summary = run_summary.latest_run(home.connection_config(read_only=True), pipeline_name)
+    summary = run_summary.of_run(config, run_id)
     if not summary.stopped_by:
       raise
-    logging.info("pipeline %s stopped by %s", pipeline_name, summary.stopped_by)
+    logging.info("pipeline %s stopped by %s", pipeline.pipeline_info.pipeline_name, summary.stopped_by)
     return summary
-  return run_summary.latest_run(home.connection_config(read_only=True), pipeline_name)
+  return run_summary.of_run(config, run_id)

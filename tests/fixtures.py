@@ -43,6 +43,13 @@ def run_cli(args: Sequence[str], timeout: int = 900) -> subprocess.CompletedProc
   return subprocess.run(CLI + list(args), capture_output=True, text=True, cwd=ROOT, timeout=timeout)
 
 
+def run_python(code: str, timeout: int = 300) -> subprocess.CompletedProcess:
+  """`python -c CODE` in a fresh interpreter, from the project directory (what it imports is
+  then only what CODE needs)."""
+  return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                        timeout=timeout)
+
+
 def run_pipeline(home: str, args: Sequence[str], expect_exit: int = 0,
                  timeout: int = 900) -> Tuple[subprocess.CompletedProcess, Dict[str, Any]]:
   """`mnist-tfx run ARGS --home HOME --summary-json ...`; checks the exit code first.

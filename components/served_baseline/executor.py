@@ -15,8 +15,7 @@ from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
 from components import gate_result, pushed_model
-
-SERVED_VERSION = "served_version"  # custom property on both outputs
+from components.served_baseline import SERVED_VERSION
 
 
 class Executor(base_executor.BaseExecutor):

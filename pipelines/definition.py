@@ -1,10 +1,11 @@
 """What a pipeline is, independent of where it runs.
 
 A `PipelineDefinition` owns everything specific to one pipeline: its models and
-default model, its own flags, their validation (cheap, before TensorFlow
-loads), the graph builder, and what to report after a run. Definitions are
-registered by name in `pipelines/registry.py`; the CLI only dispatches, so a
-new pipeline touches neither the CLI nor the runners.
+default model, its own flags (typed `Option`s, each default stated once), their
+validation (cheap, before TensorFlow loads), the graph builder, the checks it adds
+to a run's summary and its own sections of the run report. Definitions are
+registered by name in `pipelines/registry.py`; the CLI only dispatches, so a new
+pipeline touches neither the CLI, the runners nor the report.
 
 Where a pipeline runs (pipeline root, metadata store, data/schema/serving
 locations, Beam flags) is a `PipelineRuntime` that a runner builds
@@ -13,6 +14,7 @@ locations, Beam flags) is a `PipelineRuntime` that a runner builds
 
 import abc
 import dataclasses
+import enum
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 
@@ -22,28 +24,61 @@ class DefinitionError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Option:
-  """A flag of `mnist-tfx run` that only one pipeline accepts."""
+  """A flag of `mnist-tfx run`/`compile` that only some pipelines accept.
+
+  `default` is the one place the default is stated: the CLI shows it in the help and
+  the definition fills it in for flags the user did not give.
+  """
   flag: str  # e.g. "--examples"
-  type: Callable[[str], Any]
+  type: Callable[[str], Any]  # argparse type; `bool` makes a switch (no value)
   default: Any
   help: str
+  choices: Optional[Sequence[str]] = None
+  metavar: Optional[str] = None
+  local_path: bool = False  # names a directory of this machine: not offered by `compile`
 
   @property
   def dest(self) -> str:
     return self.flag.lstrip("-").replace("-", "_")
 
+  @property
+  def help_text(self) -> str:
+    shown = "" if self.default is None or self.default is False else f" (default {self.default})"
+    return self.help + shown
 
+
+class Target(enum.Enum):
+  """Where the configured run will train: here, or on a cluster from a compiled spec."""
+  LOCAL = "local"
+  CLUSTER = "cluster"
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSource:
+  """Where a run's examples come from; each pipeline has its own kinds (subclasses).
+
+  `uri` is the directory or URI the ExampleGen reads, as the executing machine sees it
+  (a RuntimeParameter in a compiled spec), or None for a source that reads no files.
+  """
+  uri: Any = None
+
+  def describe(self) -> str:
+    return str(self.uri)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExamplesDir(DataSource):
+  """`--examples-dir DIR`: the user's own tf.Examples (pipelines/examples_dir.py)."""
+
+  def describe(self) -> str:
+    return f"tf.Examples from {self.uri}"
 
 
 # Shared by every pipeline: your own tf.Examples instead of the pipeline's source.
 EXAMPLES_DIR_OPTION = Option(
     "--examples-dir", str, None, "read DIR/{train,eval,test}/*.tfrecord[.gz] (tf.Example in the "
-    "pipeline's encoding) with ImportExampleGen instead of the pipeline's own source")
-
-
-# RunConfig.settings key under which a definition states how many examples its source
-# produces, when it knows before anything runs; the local runner picks its Beam mode from it.
-INPUT_EXAMPLES = "input_examples"
+    "pipeline's encoding) with ImportExampleGen instead of the pipeline's own source",
+    metavar="DIR", local_path=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,9 +86,11 @@ class RunConfig:
   """A validated request to run one pipeline: what to train on, and how."""
   model: str
   recipe: Any  # the model module's TrainingRecipe (a JsonRecipe)
-  data_uri: Optional[str]  # None: the definition's default source
+  source: DataSource
   description: str  # one line for the terminal
-  settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # pipeline-specific, typed
+  # How many examples the source yields, when known before anything runs (the local
+  # runner picks its Beam mode from it); None when only running it would tell.
+  input_examples: Optional[int] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,11 +116,16 @@ class PipelineDefinition(abc.ABC):
   serving_model_name: str  # TF Serving model name its models are pushed as
   models: Sequence[str]
   default_model: str
+  headline_metric: str  # the Evaluator's metric `mnist-tfx runs` shows per run
   options: Sequence[Option] = ()
 
   def pipeline_name(self, model: str) -> str:
     """One TFX pipeline per model, so a baseline is always of the same model."""
     return f"{self.name}_{model}"
+
+  def owns(self, pipeline_name: str) -> bool:
+    """Whether a TFX pipeline name (as ML Metadata records it) is one of this definition's."""
+    return pipeline_name in {self.pipeline_name(m) for m in self.models}
 
   def check_model(self, model: Optional[str]) -> str:
     model = model or self.default_model
@@ -92,14 +134,20 @@ class PipelineDefinition(abc.ABC):
                             f"{', '.join(self.models)}")
     return model
 
+  def option_values(self, given: Mapping[str, Any]) -> Dict[str, Any]:
+    """This definition's options by dest: the given values, the others at their defaults."""
+    return {o.dest: given.get(o.dest, o.default) for o in self.options}
+
   @abc.abstractmethod
-  def configure(self, model: Optional[str], values: Dict[str, Any],
-                recipe_overrides: Dict[str, int], data_uri: Optional[str] = None) -> RunConfig:
+  def configure(self, model: Optional[str], given: Mapping[str, Any],
+                recipe_overrides: Mapping[str, Optional[int]], target: Target = Target.LOCAL,
+                data_uri: Optional[str] = None) -> RunConfig:
     """Validates flags (no TensorFlow yet); raises DefinitionError with one clear line.
 
-    values: this definition's own options by dest; recipe_overrides: epochs / train_steps.
-    data_uri: where the data is as another machine sees it (a compiled pipeline's cluster
-    URI): taken as is, nothing of this machine is looked at.
+    given: this definition's own options the user gave, by dest (defaults: option_values);
+    recipe_overrides: epochs / train_steps. target: where it will train — a CLUSTER config
+    must carry nothing of this machine (no local path, no decision made from this CPU);
+    data_uri: the data as the cluster sees it, taken as is.
     """
 
   @abc.abstractmethod
@@ -111,13 +159,26 @@ class PipelineDefinition(abc.ABC):
     when compiled for Kubeflow); None leaves the recipe as configured.
     """
 
-  def details(self, config: RunConfig, model_uri: str) -> Dict[str, Any]:
-    """Pipeline-specific checks of the trained model for the run summary (default: none)."""
-    del config, model_uri
+  def details(self, model_uri: str) -> Dict[str, Any]:
+    """Pipeline-specific checks of a trained model, for the run summary and report (default: none)."""
+    del model_uri
     return {}
 
+  def report_data(self, run) -> str:
+    """HTML of the report's Data section for a run (pipelines/run_view.Run) of this pipeline.
 
-def with_overrides(recipe, overrides: Dict[str, int]):
+    Default: split sizes, every feature's TFDV statistics and the data gate's anomalies.
+    """
+    from pipelines import report  # pylint: disable=import-outside-toplevel
+    return report.data_section(run)
+
+  def report_evaluation(self, run) -> str:
+    """HTML shown after the generic metrics and blessing in the Evaluation section (default: none)."""
+    del run
+    return ""
+
+
+def with_overrides(recipe, overrides: Mapping[str, Optional[int]]):
   """The recipe with --epochs / --train-steps applied (each must be a positive integer)."""
   for key, value in overrides.items():
     if value is not None and value <= 0:

@@ -1,26 +1,28 @@
 """The MNIST pipeline: IDX files (or TFDS) → pixels/255 → a tutorial model → accuracy gate.
 
 Imports only light modules at the top: the CLI validates flags and data files
-with this definition before TensorFlow loads; `build` imports TFX.
+with this definition before TensorFlow loads; `build` imports TFX, the report
+hooks TensorFlow and matplotlib.
 """
 
 import dataclasses
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
 from models import precision as precisions
 from models.mnist import recipes
 from models.recipe import RECIPE_KEY
 from pipelines import examples_dir
-from pipelines.definition import (EXAMPLES_DIR_OPTION, INPUT_EXAMPLES, DefinitionError, Option,
-                                  PipelineDefinition, RunConfig, with_overrides)
+from pipelines.definition import (EXAMPLES_DIR_OPTION, DataSource, DefinitionError, ExamplesDir,
+                                  Option, PipelineDefinition, RunConfig, Target, with_overrides)
 from schemas.mnist import contract
 
 # A candidate may not be worse than the latest blessed model of its name by more than this
 # (0.1 % = 10 of the 10,000 test images: retraining noise, not a regression).
 MAX_ACCURACY_DROP = 0.001
 
-# The shared real MNIST copy that sits beside the project in this workplace.
+# The real MNIST copy that sits beside the project's checkout in this workplace: the four
+# IDX files in ../shared/data/mnist.
 _PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_MNIST_DIR = os.path.normpath(os.path.join(_PROJECT_DIR, "..", "shared", "data", "mnist"))
 
@@ -31,6 +33,22 @@ def default_data_dir() -> Optional[str]:
     if os.path.isdir(candidate):
       return os.path.normpath(candidate)
   return None
+
+
+@dataclasses.dataclass(frozen=True)
+class IdxFiles(DataSource):
+  """The four MNIST IDX files (`{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]`) in a directory."""
+
+  def describe(self) -> str:
+    return f"data {self.uri}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Tfds(DataSource):
+  """MNIST from tensorflow-datasets (downloaded once into the TFDS data dir)."""
+
+  def describe(self) -> str:
+    return "data tensorflow-datasets (mnist)"
 
 
 def eval_config(model_name: str):
@@ -60,59 +78,76 @@ class MnistDefinition(PipelineDefinition):
   serving_model_name = contract.SERVING_MODEL_NAME
   models = recipes.MODEL_NAMES
   default_model = "softmax"
+  headline_metric = "sparse_categorical_accuracy"  # the gate's metric (eval_config)
   options = (
       Option("--data-dir", str, None, "directory with the four MNIST IDX files (default: "
-             "../shared/data/mnist if present, else tensorflow-datasets)"),
+             "../shared/data/mnist beside the checkout if present, else tensorflow-datasets)",
+             metavar="DIR", local_path=True),
       EXAMPLES_DIR_OPTION,
-      Option("--precision", str, None, "training arithmetic: auto (default: mixed_bfloat16 where "
-             "the training CPU has native BF16, else float32), float32 or mixed_bfloat16; the "
-             "pushed model serves in float32 either way"),
+      Option("--tfds", bool, False, "read MNIST from tensorflow-datasets (downloaded once); "
+             "with compile, the cluster downloads it"),
+      Option("--precision", str, None, "training arithmetic: auto = mixed_bfloat16 "
+             "where the training CPU has native BF16, else float32; the pushed model serves in "
+             "float32 either way. Without the flag, each model's recipe decides (cnn: auto, "
+             "softmax and mlp: float32)", choices=precisions.CHOICES),
   )
 
-  def configure(self, model: Optional[str], values: Dict[str, Any],
-                recipe_overrides: Dict[str, int], data_uri: Optional[str] = None) -> RunConfig:
+  def configure(self, model: Optional[str], given: Mapping[str, Any],
+                recipe_overrides: Mapping[str, Optional[int]], target: Target = Target.LOCAL,
+                data_uri: Optional[str] = None) -> RunConfig:
     # Cheap checks first: a bad flag or file fails in a second, before TF loads.
     from components.mnist_idx_example_gen import idx_reader  # pylint: disable=import-outside-toplevel
     model = self.check_model(model)
+    values = self.option_values(given)
     recipe = with_overrides(recipes.default_recipe(model), recipe_overrides)
-    requested = values.get("precision") or recipe.precision
+    requested = given.get("precision") or recipe.precision
     try:
       here = precisions.resolve(requested, precisions.cpu_flags())
     except ValueError as e:
       raise DefinitionError(str(e)) from None
-    # Local runs train here: decide now, so the recipe MLMD records (and caches on) is concrete.
-    # A compiled spec keeps `auto` for the training node's own CPU.
-    recipe = dataclasses.replace(recipe, precision=requested if data_uri is not None else here)
-    if data_uri is not None:  # the four IDX files, where the cluster reads them
-      return RunConfig(model=model, recipe=recipe, data_uri=data_uri,
-                       description=f"data {data_uri}, model {model}, {recipe.describe()}")
-    if values.get("examples_dir") is not None:
-      if values.get("data_dir") is not None:
-        raise DefinitionError("--data-dir and --examples-dir are alternatives: give one")
-      examples = examples_dir.validate(values["examples_dir"])
-      return RunConfig(model=model, recipe=recipe, data_uri=examples,
-                       settings={"source": "examples_dir"},
-                       description=f"tf.Examples from {examples}, model {model}, {recipe.describe()}")
-    data_dir = values.get("data_dir") or default_data_dir()
-    if data_dir is not None:
-      data_dir = os.path.abspath(data_dir)
-      try:
-        idx_reader.validate_data_dir(data_dir)
-      except idx_reader.IdxFormatError as e:
-        raise DefinitionError(str(e)) from None
-    source = data_dir or "tensorflow-datasets (mnist)"
-    return RunConfig(model=model, recipe=recipe, data_uri=data_dir,
-                     settings={INPUT_EXAMPLES: sum(contract.SPLIT_SIZES.values())},
-                     description=f"data {source}, model {model}, {recipe.describe()}")
+    # A local run trains here: decide now, so the recipe MLMD records (and caches on) is
+    # concrete. A compiled spec keeps `auto` for the training node's own CPU.
+    recipe = dataclasses.replace(recipe, precision=here if target is Target.LOCAL else requested)
+    sources = [f for f in ("data_dir", "examples_dir", "tfds") if given.get(f)]
+    if len(sources) > 1:
+      raise DefinitionError(f"{' and '.join('--' + f.replace('_', '-') for f in sources)} are "
+                            "alternatives: give one")
+    if target is Target.CLUSTER:
+      if data_uri is not None and values["tfds"]:
+        raise DefinitionError("--data-uri and --tfds are alternatives: give one")
+      if data_uri is None and not values["tfds"]:
+        raise DefinitionError("compile --pipeline mnist needs the data as the cluster reads it: "
+                              "--data-uri URI (a directory of the four IDX files) or --tfds "
+                              "(the cluster downloads MNIST from tensorflow-datasets)")
+      source: DataSource = IdxFiles(data_uri) if data_uri is not None else Tfds()
+    elif values["examples_dir"] is not None:
+      source = ExamplesDir(examples_dir.validate(values["examples_dir"]))
+    elif values["tfds"]:
+      source = Tfds()
+    else:
+      data_dir = values["data_dir"] or default_data_dir()
+      if data_dir is None:
+        source = Tfds()
+      else:
+        data_dir = os.path.abspath(data_dir)
+        try:
+          idx_reader.validate_data_dir(data_dir)
+        except idx_reader.IdxFormatError as e:
+          raise DefinitionError(str(e)) from None
+        source = IdxFiles(data_dir)
+    known = None if isinstance(source, ExamplesDir) else sum(contract.SPLIT_SIZES.values())
+    return RunConfig(model=model, recipe=recipe, source=source, input_examples=known,
+                     description=f"{source.describe()}, model {model}, {recipe.describe()}")
 
   def build(self, config: RunConfig, runtime, epochs=None, train_steps=None):
     from components.mnist_idx_example_gen.component import MnistIdxExampleGen  # pylint: disable=import-outside-toplevel
     from components.mnist_tfds_example_gen.component import MnistTfdsExampleGen  # pylint: disable=import-outside-toplevel
     from pipelines import pipeline  # pylint: disable=import-outside-toplevel
-    if config.settings.get("source") == "examples_dir":
-      example_gen = examples_dir.import_example_gen(config.data_uri)
-    elif config.data_uri:
-      example_gen = MnistIdxExampleGen(data_dir=config.data_uri)
+    source = config.source
+    if isinstance(source, ExamplesDir):
+      example_gen = examples_dir.import_example_gen(source.uri)
+    elif isinstance(source, IdxFiles):
+      example_gen = MnistIdxExampleGen(data_dir=source.uri)
     else:
       example_gen = MnistTfdsExampleGen()
     return pipeline.create_pipeline(self.pipeline_name(config.model), runtime, example_gen,
@@ -123,3 +158,11 @@ class MnistDefinition(PipelineDefinition):
         eval_config=eval_config(config.model),
         serving_model_name=self.serving_model_name,
         compare_to_baseline=True, epochs=epochs, train_steps=train_steps))
+
+  def report_data(self, run) -> str:
+    from pipelines import mnist_report  # pylint: disable=import-outside-toplevel
+    return mnist_report.data(run)
+
+  def report_evaluation(self, run) -> str:
+    from pipelines import mnist_report  # pylint: disable=import-outside-toplevel
+    return mnist_report.evaluation(run)

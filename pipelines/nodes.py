@@ -1,11 +1,16 @@
 """Node ids of the shared graph, as MLMD, progress lines and compiled specs show them.
 
 A light module: the graph (pipeline.py) names its nodes with these, and readers of ML
-Metadata (run_summary.py, reports) find the nodes by them.
+Metadata (the run view, reports) find the nodes by them. The ExampleGen's id is its
+component's own (MnistIdxExampleGen, ImportExampleGen, ...): readers find the examples
+by artefact type instead.
 """
 
+STATISTICS_GEN = "StatisticsGen"
+SCHEMA_GEN = "ImportSchemaGen"
 SERVED_BASELINE = "ServedBaseline"
 EXAMPLE_GATE = "ExampleGate"
+TRANSFORM = "Transform"
 TRAINER = "Trainer"
 EVALUATOR = "Evaluator"
 INFRA_VALIDATOR = "InfraValidator"

@@ -34,9 +34,7 @@ from components.infra_validator.component import ServingInfraValidator
 from components.served_baseline.component import ServedBaseline
 from pipelines.definition import PipelineRuntime
 
-from pipelines.nodes import (EVALUATOR as EVALUATOR_ID, EXAMPLE_GATE as EXAMPLE_GATE_ID,
-                             INFRA_VALIDATOR as INFRA_VALIDATOR_ID, PUSHER as PUSHER_ID,
-                             SERVED_BASELINE as SERVED_BASELINE_ID, TRAINER as TRAINER_ID)
+from pipelines import nodes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,16 +54,16 @@ class ModelSpec:
 
 def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
                     example_gen: base_component.BaseComponent, spec: ModelSpec) -> tfx_pipeline.Pipeline:
-  schema_gen = ImportSchemaGen(schema_file=runtime.schema_uri)
+  schema_gen = ImportSchemaGen(schema_file=runtime.schema_uri).with_id(nodes.SCHEMA_GEN)
   # Given the curated schema, StatisticsGen keeps per-value counts of categorical features
   # (the MNIST label), which the drift comparator needs.
   statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"],
-                                 schema=schema_gen.outputs["schema"])
+                                 schema=schema_gen.outputs["schema"]).with_id(nodes.STATISTICS_GEN)
   baseline = ServedBaseline(serving_dir=runtime.serving_dir,
-                            served_version=runtime.served_version or "").with_id(SERVED_BASELINE_ID)
+                            served_version=runtime.served_version or "").with_id(nodes.SERVED_BASELINE)
   example_gate = ExampleGate(
       statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"],
-      baseline_statistics=baseline.outputs["statistics"]).with_id(EXAMPLE_GATE_ID)
+      baseline_statistics=baseline.outputs["statistics"]).with_id(nodes.EXAMPLE_GATE)
   # Transform analyzes the train split and exports the transform graph; it does not
   # materialize transformed copies of the data (measured: ~9 s of MNIST's 15 s Transform).
   # The Trainer applies the graph to raw examples in its input pipeline, once, then caches.
@@ -77,7 +75,7 @@ def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
       preprocessing_fn=spec.preprocessing_fn,
       materialize=False,
       disable_statistics=True,
-      splits_config=transform_pb2.SplitsConfig(analyze=["train"]))
+      splits_config=transform_pb2.SplitsConfig(analyze=["train"])).with_id(nodes.TRANSFORM)
   # Nothing is transformed or trained on data the gate has not passed. An ordering edge,
   # not an artefact input: Transform's cache key stays its data and code.
   transform.add_upstream_node(example_gate)
@@ -87,16 +85,16 @@ def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
       transform_graph=transform.outputs["transform_graph"],
       schema=schema_gen.outputs["schema"],
       custom_config=spec.custom_config,
-      epochs=spec.epochs, train_steps=spec.train_steps).with_id(TRAINER_ID)
+      epochs=spec.epochs, train_steps=spec.train_steps).with_id(nodes.TRAINER)
   evaluator = BaselineEvaluator(
       examples=example_gen.outputs["examples"],
       model=trainer.outputs["model"],
       baseline_model=baseline.outputs["model"] if spec.compare_to_baseline else None,
       example_splits=["test"],
-      eval_config=spec.eval_config).with_id(EVALUATOR_ID)
+      eval_config=spec.eval_config).with_id(nodes.EVALUATOR)
   infra_validator = ServingInfraValidator(
       model=trainer.outputs["model"],
-      serving_model_name=spec.serving_model_name).with_id(INFRA_VALIDATOR_ID)
+      serving_model_name=spec.serving_model_name).with_id(nodes.INFRA_VALIDATOR)
   pusher = IdempotentPusher(
       model=trainer.outputs["model"],
       model_blessing=evaluator.outputs["blessing"],
@@ -104,7 +102,7 @@ def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
       statistics=statistics_gen.outputs["statistics"],
       push_destination=pusher_pb2.PushDestination(
           filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=runtime.serving_dir)),
-  ).with_id(PUSHER_ID)
+  ).with_id(nodes.PUSHER)
   return tfx_pipeline.Pipeline(
       pipeline_name=pipeline_name,
       pipeline_root=runtime.pipeline_root,

@@ -14,7 +14,7 @@ from tfx.proto.orchestration import pipeline_pb2
 
 from models.mnist import recipes
 from pipelines import registry
-from pipelines.definition import PipelineRuntime
+from pipelines.definition import PipelineRuntime, Target
 
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A runner that places everything elsewhere (e.g. a Kubeflow image and a bucket).
@@ -25,10 +25,10 @@ REMOTE = PipelineRuntime(
 
 
 def _build(pipeline_name, runtime=REMOTE, data_uri="gs://bucket/data/mnist", model=None, **values):
+  """The graph as a runner placing it on a cluster builds it (a compiled spec's)."""
   definition = registry.get(pipeline_name)
-  config = definition.configure(model, values, {"epochs": None, "train_steps": None})
-  if data_uri is not None:
-    config = type(config)(**{**config.__dict__, "data_uri": data_uri})
+  config = definition.configure(model, values, {"epochs": None, "train_steps": None},
+                                target=Target.CLUSTER, data_uri=data_uri)
   return definition.build(config, runtime)
 
 

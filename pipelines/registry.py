@@ -1,6 +1,6 @@
 """Pipelines by name. Adding a pipeline means adding its definition here, nowhere else."""
 
-from typing import Dict
+from typing import Dict, Optional
 
 from pipelines.definition import PipelineDefinition
 from pipelines.mnist_pipeline import MnistDefinition
@@ -13,3 +13,8 @@ PIPELINES: Dict[str, PipelineDefinition] = {
 
 def get(name: str) -> PipelineDefinition:
   return PIPELINES[name]
+
+
+def owner_of(pipeline_name: str) -> Optional[PipelineDefinition]:
+  """The definition whose TFX pipeline `pipeline_name` (e.g. mnist_cnn) is, if any."""
+  return next((d for d in PIPELINES.values() if d.owns(pipeline_name)), None)

@@ -6,8 +6,12 @@ import pytest
 
 from models import precision
 from pipelines import registry
-from pipelines.definition import DefinitionError, Option, PipelineDefinition, RunConfig
+from pipelines.definition import (DataSource, DefinitionError, Option, PipelineDefinition,
+                                  RunConfig, Target)
+from pipelines.regression_pipeline import Generated
 from runners import cli
+from runners.commands import options
+from runners.errors import UserError
 
 
 def test_registered_pipelines():
@@ -15,7 +19,7 @@ def test_registered_pipelines():
   mnist, regression = registry.get("mnist"), registry.get("regression")
   assert mnist.models == ("softmax", "mlp", "cnn") and mnist.default_model == "softmax"
   assert regression.models == ("linear",)
-  assert [o.flag for o in mnist.options] == ["--data-dir", "--examples-dir", "--precision"]
+  assert [o.flag for o in mnist.options] == ["--data-dir", "--examples-dir", "--tfds", "--precision"]
   assert [o.flag for o in regression.options] == ["--examples", "--noise", "--seed", "--examples-dir"]
   assert mnist.pipeline_name("cnn") == "mnist_cnn"
 
@@ -24,7 +28,8 @@ def test_configure_validates_and_applies_recipe_overrides():
   regression = registry.get("regression")
   config = regression.configure(None, {"examples": 50}, {"epochs": 4, "train_steps": None})
   assert config.model == "linear" and config.recipe.epochs == 4
-  assert config.settings["generator"].num_examples == 50
+  assert isinstance(config.source, Generated) and config.source.generator.num_examples == 50
+  assert config.input_examples == 50
   with pytest.raises(DefinitionError, match="--train-steps must be a positive integer, got 0"):
     regression.configure(None, {}, {"epochs": None, "train_steps": 0})
   with pytest.raises(DefinitionError, match="--model cnn: unknown regression model"):
@@ -40,9 +45,12 @@ def test_mnist_precision_is_decided_where_it_trains():
   assert mnist.configure("mlp", {"precision": "auto"}, no_overrides).recipe.precision == here
   forced = mnist.configure("cnn", {"precision": "float32"}, no_overrides)
   assert forced.recipe.precision == "float32" and forced.description.endswith("float32")
-  # A compiled spec trains elsewhere: auto stays auto, for the training node's CPU.
-  compiled = mnist.configure("cnn", {}, no_overrides, data_uri="gs://bucket/mnist")
-  assert compiled.recipe.precision == "auto"
+  # A compiled spec trains elsewhere: auto stays auto, for the training node's CPU — with a
+  # data URI or with TFDS (before, compiling without --data-uri decided it here).
+  compiled = mnist.configure("cnn", {}, no_overrides, target=Target.CLUSTER, data_uri="gs://bucket/mnist")
+  assert compiled.recipe.precision == "auto" and compiled.source.uri == "gs://bucket/mnist"
+  tfds = mnist.configure("cnn", {"tfds": True}, no_overrides, target=Target.CLUSTER)
+  assert tfds.recipe.precision == "auto" and tfds.source.uri is None
   with pytest.raises(DefinitionError, match="--precision fp16: expected one of auto, float32, "
                      "mixed_bfloat16"):
     mnist.configure("cnn", {"precision": "fp16"}, no_overrides)
@@ -54,13 +62,15 @@ class _ToyDefinition(PipelineDefinition):
   serving_model_name = "toy"
   models = ("tiny",)
   default_model = "tiny"
+  headline_metric = "loss"
   options = (Option("--size", int, 3, "toy size"),)
 
-  def configure(self, model, values, recipe_overrides, data_uri=None):
-    if values.get("size", 3) > 10:
+  def configure(self, model, given, recipe_overrides, target=Target.LOCAL, data_uri=None):
+    size = self.option_values(given)["size"]
+    if size > 10:
       raise DefinitionError("--size must be at most 10")
-    return RunConfig(model=self.check_model(model), recipe=None, data_uri=None,
-                     description="toy", settings={"size": values.get("size", 3)})
+    return RunConfig(model=self.check_model(model), recipe=None, source=DataSource(),
+                     description=f"toy of size {size}", input_examples=size)
 
   def build(self, config, runtime, epochs=None, train_steps=None):
     raise NotImplementedError
@@ -68,18 +78,19 @@ class _ToyDefinition(PipelineDefinition):
 
 def test_a_third_pipeline_is_dispatched_without_touching_the_cli(monkeypatch):
   monkeypatch.setitem(registry.PIPELINES, "toy", _ToyDefinition())
-  args = cli._parser().parse_args(["run", "--pipeline", "toy", "--size", "7"])  # pylint: disable=protected-access
+  args = cli.parser().parse_args(["run", "--pipeline", "toy", "--size", "7"])
   definition = registry.get(args.pipeline)
-  values = cli._pipeline_values(args, definition)  # pylint: disable=protected-access
+  values = options.pipeline_values(args, definition)
   assert values == {"size": 7}
-  assert definition.configure(args.model, values, {}).settings == {"size": 7}
+  assert definition.configure(args.model, values, {}).description == "toy of size 7"
+  assert definition.configure(args.model, {}, {}).input_examples == 3  # Option.default, read once
   # Its flag is rejected for the others, and theirs for it.
-  args = cli._parser().parse_args(["run", "--pipeline", "mnist", "--size", "7"])  # pylint: disable=protected-access
-  with pytest.raises(cli.UserError, match="--size does not apply to the mnist pipeline"):
-    cli._pipeline_values(args, registry.get("mnist"))  # pylint: disable=protected-access
-  args = cli._parser().parse_args(["run", "--pipeline", "toy", "--noise", "1"])  # pylint: disable=protected-access
-  with pytest.raises(cli.UserError, match="--noise does not apply to the toy pipeline"):
-    cli._pipeline_values(args, definition)  # pylint: disable=protected-access
+  args = cli.parser().parse_args(["run", "--pipeline", "mnist", "--size", "7"])
+  with pytest.raises(UserError, match="--size does not apply to the mnist pipeline"):
+    options.pipeline_values(args, registry.get("mnist"))
+  args = cli.parser().parse_args(["run", "--pipeline", "toy", "--noise", "1"])
+  with pytest.raises(UserError, match="--noise does not apply to the toy pipeline"):
+    options.pipeline_values(args, definition)
 
 
 def test_examples_dir_is_validated_before_tensorflow(tmp_path):
@@ -103,7 +114,26 @@ def test_examples_dir_is_validated_before_tensorflow(tmp_path):
     registry.get("mnist").configure(None, {"examples_dir": str(tmp_path), "data_dir": "x"}, {})
 
 
+def test_compiling_mnist_needs_a_uri_or_tfds_and_never_a_path_of_this_machine():
+  """Before: without --data-uri the spec got ../shared/data/mnist (or TFDS) as its default."""
+  mnist, overrides = registry.get("mnist"), {"epochs": None, "train_steps": None}
+  with pytest.raises(DefinitionError, match="needs the data as the cluster reads it: --data-uri URI"):
+    mnist.configure("softmax", {}, overrides, target=Target.CLUSTER)
+  with pytest.raises(DefinitionError, match="--data-uri and --tfds are alternatives"):
+    mnist.configure("softmax", {"tfds": True}, overrides, target=Target.CLUSTER, data_uri="gs://b/m")
+
+
+def test_help_shows_every_default_and_choice_once_and_groups_shared_flags():
+  text = cli.parser()._subparsers._group_actions[0].choices["run"].format_help()  # pylint: disable=protected-access
+  assert "--examples N          examples to generate (default 1000)" in text
+  assert "(default 0.0)" in text and "generator seed (default 0)" in text
+  assert "{auto,float32,mixed_bfloat16}" in text and "which pipeline (default mnist)" in text
+  # --examples-dir is taken by both pipelines: not listed as one pipeline's flag.
+  assert "every pipeline:\n  --examples-dir DIR" in text
+  assert "2,000,000 input" in " ".join(text.split())  # the automatic Beam mode, not "none"
+
+
 def test_parser_errors_are_one_line_user_errors():
-  with pytest.raises(cli.UserError, match="invalid choice: 'nope'"):
-    cli._parser().parse_args(["run", "--pipeline", "nope"])  # pylint: disable=protected-access
-  assert isinstance(cli._parser(), argparse.ArgumentParser)  # pylint: disable=protected-access
+  with pytest.raises(UserError, match="invalid choice: 'nope'"):
+    cli.parser().parse_args(["run", "--pipeline", "nope"])
+  assert isinstance(cli.parser(), argparse.ArgumentParser)

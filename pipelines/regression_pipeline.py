@@ -1,23 +1,36 @@
 """The regression pipeline: y = 2x + 1 generated in Beam, identity Transform, one Dense unit.
 
 Imports only light modules at the top (the generator config is numpy-only), so
-bad flags fail before TensorFlow loads; `build` and `details` import TF/TFX.
+bad flags fail before TensorFlow loads; `build`, `details` and the report hooks
+import TF/TFX.
 """
 
-import os
-from typing import Any, Dict, Optional
+import dataclasses
+from typing import Any, Dict, Mapping, Optional
 
+from components.regression_example_gen.generator import GeneratorConfig
 from models.recipe import RECIPE_KEY
 from models.regression import recipes
 from pipelines import examples_dir
-from pipelines.definition import (EXAMPLES_DIR_OPTION, INPUT_EXAMPLES, DefinitionError, Option,
-                                  PipelineDefinition, RunConfig, with_overrides)
+from pipelines.definition import (EXAMPLES_DIR_OPTION, DataSource, DefinitionError, ExamplesDir,
+                                  Option, PipelineDefinition, RunConfig, Target, with_overrides)
 from schemas.regression import contract
 
 MSE_UPPER_BOUND = 1e-4
 WITHIN_TOLERANCE_LOWER_BOUND = 0.99
 # The tutorial's check: the learned line, and its extrapolation beyond the training range.
 CHECK_XS = (0.0, 0.5, 1.0, 1.5, 2.0)
+_GENERATOR_OPTIONS = ("examples", "noise", "seed")  # the flags that configure the generator
+
+
+@dataclasses.dataclass(frozen=True)
+class Generated(DataSource):
+  """Examples generated in Beam by RegressionExampleGen (no files read)."""
+  generator: GeneratorConfig = GeneratorConfig()
+
+  def describe(self) -> str:
+    g = self.generator
+    return f"{g.num_examples} examples of y = 2x + 1, noise σ {g.noise_stddev}, seed {g.seed}"
 
 
 def eval_config():
@@ -49,52 +62,49 @@ class RegressionDefinition(PipelineDefinition):
   serving_model_name = contract.SERVING_MODEL_NAME
   models = recipes.MODEL_NAMES
   default_model = "linear"
+  headline_metric = "within_tolerance"  # the tutorial's own accuracy (models/regression/metrics.py)
+  # The generator's own defaults (GeneratorConfig) are the flags' defaults.
   options = (
-      Option("--examples", int, 1000, "examples to generate (default 1000)"),
-      Option("--noise", float, 0.0, "Gaussian noise σ on y (default 0)"),
-      Option("--seed", int, 0, "generator seed (default 0)"),
+      Option("--examples", int, GeneratorConfig.num_examples, "examples to generate", metavar="N"),
+      Option("--noise", float, GeneratorConfig.noise_stddev, "Gaussian noise σ on y", metavar="σ"),
+      Option("--seed", int, GeneratorConfig.seed, "generator seed", metavar="S"),
       EXAMPLES_DIR_OPTION,
   )
 
-  def configure(self, model: Optional[str], values: Dict[str, Any],
-                recipe_overrides: Dict[str, int], data_uri: Optional[str] = None) -> RunConfig:
-    from components.regression_example_gen.generator import GeneratorConfig  # pylint: disable=import-outside-toplevel
+  def configure(self, model: Optional[str], given: Mapping[str, Any],
+                recipe_overrides: Mapping[str, Optional[int]], target: Target = Target.LOCAL,
+                data_uri: Optional[str] = None) -> RunConfig:
     model = self.check_model(model)
+    values = self.option_values(given)
     recipe = with_overrides(recipes.TrainingRecipe(model=model), recipe_overrides)
-    if data_uri is not None:  # DIR/{train,eval,test}/*.tfrecord[.gz], where the cluster reads them
-      return RunConfig(model=model, recipe=recipe, data_uri=data_uri,
-                       settings={"source": "examples_dir"},
-                       description=f"tf.Examples from {data_uri}, model {model}, {recipe.describe()}")
-    if values.get("examples_dir") is not None:
-      generator_flags = [f"--{k}" for k in ("examples", "noise", "seed") if k in values]
+    # DIR/{train,eval,test}/*.tfrecord[.gz]: where the cluster reads it, or here (checked now).
+    examples = data_uri if target is Target.CLUSTER else values["examples_dir"]
+    source: DataSource
+    if examples is not None:
+      generator_flags = [f"--{k}" for k in _GENERATOR_OPTIONS if k in given]
       if generator_flags:
         raise DefinitionError(f"{', '.join(generator_flags)} configure the generator, which "
-                              "--examples-dir replaces: give one or the other")
-      examples = examples_dir.validate(values["examples_dir"])
-      return RunConfig(model=model, recipe=recipe, data_uri=examples,
-                       settings={"source": "examples_dir"},
-                       description=f"tf.Examples from {examples}, model {model}, {recipe.describe()}")
-    try:  # numpy only: a bad value fails before TF loads
-      generator = GeneratorConfig(
-          num_examples=values.get("examples", 1000), noise_stddev=values.get("noise", 0.0),
-          seed=values.get("seed", 0))
-    except ValueError as e:
-      raise DefinitionError(f"regression data: {e}") from None
+                              f"{'--data-uri' if target is Target.CLUSTER else '--examples-dir'} "
+                              "replaces: give one or the other")
+      source = ExamplesDir(examples if target is Target.CLUSTER else examples_dir.validate(examples))
+    else:
+      try:  # numpy only: a bad value fails before TF loads
+        source = Generated(generator=GeneratorConfig(
+            num_examples=values["examples"], noise_stddev=values["noise"], seed=values["seed"]))
+      except ValueError as e:
+        raise DefinitionError(f"regression data: {e}") from None
     # N picks the local Beam mode: in-memory for small runs, multi-processing for large ones.
-    return RunConfig(
-        model=model, recipe=recipe, data_uri=None,
-        settings={"generator": generator, INPUT_EXAMPLES: generator.num_examples},
-        description=(f"{generator.num_examples} examples of y = 2x + 1, noise σ "
-                     f"{generator.noise_stddev}, seed {generator.seed}, model {model}, "
-                     f"{recipe.describe()}"))
+    known = source.generator.num_examples if isinstance(source, Generated) else None
+    return RunConfig(model=model, recipe=recipe, source=source, input_examples=known,
+                     description=f"{source.describe()}, model {model}, {recipe.describe()}")
 
   def build(self, config: RunConfig, runtime, epochs=None, train_steps=None):
     from components.regression_example_gen.component import RegressionExampleGen  # pylint: disable=import-outside-toplevel
     from pipelines import pipeline  # pylint: disable=import-outside-toplevel
-    if config.settings.get("source") == "examples_dir":
-      example_gen = examples_dir.import_example_gen(config.data_uri)
+    if isinstance(config.source, ExamplesDir):
+      example_gen = examples_dir.import_example_gen(config.source.uri)
     else:
-      example_gen = RegressionExampleGen(config.settings["generator"])
+      example_gen = RegressionExampleGen(config.source.generator)
     return pipeline.create_pipeline(
         self.pipeline_name(config.model), runtime, example_gen,
         pipeline.ModelSpec(
@@ -104,13 +114,14 @@ class RegressionDefinition(PipelineDefinition):
             eval_config=eval_config(),
             serving_model_name=self.serving_model_name, epochs=epochs, train_steps=train_steps))
 
-  def details(self, config: RunConfig, model_uri: str) -> Dict[str, Any]:
+  def details(self, model_uri: str) -> Dict[str, Any]:
     """The tutorial's check on the trained model: w, b and extrapolation to x in [1, 2].
 
     Read from the trained model, pushed or not, so an unblessed run still reports what it learned.
     """
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    predict = tf.saved_model.load(os.path.join(model_uri, "Format-Serving")).signatures[
+    from tfx.utils import path_utils  # pylint: disable=import-outside-toplevel
+    predict = tf.saved_model.load(path_utils.serving_model_path(model_uri)).signatures[
         contract.PREDICT_X_SIGNATURE]
     ys = predict(**{contract.PREDICT_X_INPUT: tf.constant(CHECK_XS, tf.float32)})[
         contract.OUTPUT_PREDICTIONS].numpy().tolist()
@@ -121,3 +132,11 @@ class RegressionDefinition(PipelineDefinition):
         "max_abs_error_vs_2x_plus_1": round(
             max(abs(y - (contract.TRUE_W * x + contract.TRUE_B)) for x, y in at.items()), 6),
     }
+
+  def report_data(self, run) -> str:
+    from pipelines import regression_report  # pylint: disable=import-outside-toplevel
+    return regression_report.data(run)
+
+  def report_evaluation(self, run) -> str:
+    from pipelines import regression_report  # pylint: disable=import-outside-toplevel
+    return regression_report.evaluation(run, self)

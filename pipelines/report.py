@@ -1,158 +1,73 @@
-"""One self-contained HTML page per run: what the data was, how training went, what the model gets wrong.
+"""One self-contained HTML page per run: what the data was, how training went, what the model does.
 
-Read from ML Metadata (which executions ran, were cached or failed, and the
-artefacts they wrote) and from those artefacts: TFDV statistics and the gate's
-anomalies, the examples themselves (sample digits), the Trainer's TensorBoard
-event files (tensorboard's event reader), the Evaluator's metrics and validation
-result, the trained model run over the test split (confusion matrix, the digits it
-gets wrong), the pushed SavedModel's signatures. Plots are matplotlib PNGs inlined
-as data: URIs, so the file opens anywhere with no network; every string from the
-run is HTML-escaped.
+The page is the run view (pipelines/run_view.py) rendered: the run's header and steps,
+its data, the Trainer's curves (TensorBoard event files, read with tensorboard's event
+reader), the evaluation (the Evaluator's metrics, thresholds, blessing and what it was
+compared with) and the push (the pushed SavedModel's signatures). What is specific to a
+pipeline — which features to plot, what to run the trained model on — is not here:
+each PipelineDefinition renders its own Data and Evaluation content through
+`report_data` / `report_evaluation` (pipelines/definition.py), from its contract, with
+the building blocks below. A pipeline this module has never heard of still gets a
+report (the definition's defaults, or none for a pipeline no definition claims).
+
+Plots are matplotlib PNGs inlined as data: URIs, each in a <figure> with a caption and
+an alt text saying what it shows, so the file opens anywhere with no network and reads
+without the pictures; every string from the run is HTML-escaped.
 """
 
 import base64
-import dataclasses
 import datetime
 import glob
 import html
 import io
 import json
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-import ml_metadata as mlmd
 import numpy as np
-from ml_metadata.proto import metadata_store_pb2
 
-from components.baseline_evaluator import FAILED_THRESHOLDS
-from pipelines import nodes, run_history
+from models.recipe import RECIPE_KEY
+from pipelines import nodes, run_view
 
-_OUTPUTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
-_STATE = metadata_store_pb2.Execution.State
-SECTIONS = ("Run", "Data", "Training", "Evaluation", "Push")  # headings the page always has
-MISCLASSIFIED_SHOWN = 24
+SECTIONS = ("Run", "Data", "Training", "Evaluation", "Push")  # the page's headings, in order
 
 
 class ReportError(ValueError):
   """Nothing to report for what the user asked; str() is one line."""
 
 
-@dataclasses.dataclass
-class Step:
-  node: str
-  state: str
-  seconds: float
-  execution: metadata_store_pb2.Execution
+# --- building blocks (the definitions' sections use these too) -------------------------------
+
+def escape(value) -> str:
+  return html.escape(str(value), quote=True)
 
 
-@dataclasses.dataclass
-class RunRecordDetail:
-  record: run_history.RunRecord
-  steps: List[Step]
-  artifacts: Dict[Tuple[str, str], metadata_store_pb2.Artifact]  # (node, output type) -> artefact
+def table(header: Sequence[str], rows: Iterable[Sequence]) -> str:
+  head = "".join(f"<th>{escape(h)}</th>" for h in header)
+  body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+  return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def load_run(connection_config, run: str = "latest") -> RunRecordDetail:
-  history = run_history.History(connection_config)
-  records = history.runs()
-  if not records:
-    raise ReportError("no runs recorded in this metadata store")
-  if run == "latest":
-    record = records[0]
-  else:
-    matches = [r for r in records if r.run_id == run]
-    if not matches:
-      raise ReportError(f"--run {run}: no such run (see `mnist-tfx runs`)")
-    record = matches[0]
-  store: mlmd.MetadataStore = history.store
-  context = store.get_context_by_type_and_name("pipeline_run", record.run_id)
-  executions = sorted(store.get_executions_by_context(context.id),
-                      key=lambda e: (e.create_time_since_epoch, e.id))
-  steps, node_of = [], {}
-  for execution in executions:
-    node = history.node(execution.id)
-    node_of[execution.id] = node
-    steps.append(Step(node, _STATE.Name(execution.last_known_state).lower(),
-                      (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000,
-                      execution))
-  types = {t.id: t.name for t in store.get_artifact_types()}
-  artifacts = {}
-  events = store.get_events_by_execution_ids([e.id for e in executions])
-  by_id = {a.id: a for a in store.get_artifacts_by_id(
-      [ev.artifact_id for ev in events if ev.type in _OUTPUTS])}
-  for ev in events:
-    if ev.type in _OUTPUTS and ev.artifact_id in by_id:
-      artifact = by_id[ev.artifact_id]
-      artifacts.setdefault((node_of[ev.execution_id], types[artifact.type_id]), artifact)
-  return RunRecordDetail(record, steps, artifacts)
-
-
-# --- plots ------------------------------------------------------------------------------------
-
-def _png(figure) -> str:
-  buffer = io.BytesIO()
-  figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
-  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
-  plt.close(figure)
-  return ('<img alt="plot" src="data:image/png;base64,'
-          f'{base64.b64encode(buffer.getvalue()).decode()}">')
-
-
-def _pyplot():
+def pyplot():
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
   return plt
 
 
-def _digit_grid(images: np.ndarray, titles: List[str], columns: int = 12) -> str:
-  plt = _pyplot()
-  rows = max(1, int(np.ceil(len(images) / columns)))
-  figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 1.05))
-  for ax in np.asarray(axes).reshape(-1):
-    ax.axis("off")
-  for ax, image, title in zip(np.asarray(axes).reshape(-1), images, titles):
-    ax.imshow(image.reshape(28, 28), cmap="gray_r", vmin=0, vmax=255)
-    ax.set_title(title, fontsize=7)
-  return _png(figure)
+def figure(fig, alt: str, caption: str) -> str:
+  """The matplotlib figure as an inline PNG with its caption; `alt` says what it shows."""
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+  pyplot().close(fig)
+  data = base64.b64encode(buffer.getvalue()).decode()
+  return (f'<figure><img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
+          f"<figcaption>{escape(caption)}</figcaption></figure>")
 
 
-# --- sections ---------------------------------------------------------------------------------
-
-def _escape(value) -> str:
-  return html.escape(str(value), quote=True)
-
-
-def _table(header: List[str], rows: List[List]) -> str:
-  head = "".join(f"<th>{_escape(h)}</th>" for h in header)
-  body = "".join("<tr>" + "".join(f"<td>{_escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-  return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _run_section(detail: RunRecordDetail) -> str:
-  r = detail.record
-  started = datetime.datetime.utcfromtimestamp(r.started).strftime("%Y-%m-%d %H:%M:%S UTC")
-  rows = [[s.node, s.state, f"{s.seconds:.1f}"] for s in detail.steps]
-  trainer = next((s.execution for s in detail.steps if s.node == nodes.TRAINER), None)
-  recipe = ""
-  if trainer is not None and "custom_config" in trainer.custom_properties:
-    recipe = trainer.custom_properties["custom_config"].string_value
-    try:  # {"recipe": "<recipe JSON>"}: show the recipe's fields, not nested escapes
-      fields = json.loads(json.loads(recipe)["recipe"])
-      recipe = ", ".join(f"{k}={v}" for k, v in sorted(fields.items()))
-    except (ValueError, KeyError, TypeError):
-      pass
-  source = next((f"{k}: {s.execution.custom_properties[k].string_value}" for s in detail.steps
-                 for k in ("input_base", "generator_config") if k in s.execution.custom_properties), "")
-  return (f"<p>pipeline <b>{_escape(r.pipeline)}</b> · run {_escape(r.run_id)} · started {started} · "
-          f"{r.seconds:.1f} s · status <b>{_escape(r.status)}</b></p>"
-          f"<p>data source: <code>{_escape(source)}</code></p>"
-          f"<p>trainer configuration: <code>{_escape(recipe)}</code></p>"
-          + _table(["component", "state", "seconds"], rows))
-
-
-def _statistics(detail: RunRecordDetail):
-  artifact = detail.artifacts.get(("StatisticsGen", "ExampleStatistics"))
+def statistics(run: run_view.Run):
+  """{split: DatasetFeatureStatistics} of the run's StatisticsGen ({} if it did not run)."""
+  artifact = run.output(nodes.STATISTICS_GEN, "ExampleStatistics")
   if artifact is None:
     return {}
   # What tfdv.load_stats_binary reads, without importing TFDV (~2 s).
@@ -165,92 +80,118 @@ def _statistics(detail: RunRecordDetail):
   return out
 
 
-def _feature(dataset, name: str):
+def feature_statistics(dataset, name: str):
   return next((f for f in dataset.features if f.path.step and f.path.step[0] == name), None)
 
 
-def _anomalies(detail: RunRecordDetail) -> List[List[str]]:
-  from components import gate_result  # pylint: disable=import-outside-toplevel
-  for step in detail.steps:
-    failure = gate_result.read_failure(step.execution)
-    if failure:
-      return [[failure[0], line] for line in failure[1]]
-  return []
-
-
-def _read_examples(examples_uri: str, split: str, limit: Optional[int] = None):
+def read_examples(run: run_view.Run, split: str, limit: Optional[int] = None) -> List[bytes]:
+  """Serialized tf.Examples of `split` from the run's Examples artefact ([] if none)."""
+  examples = run.output_of_type("Examples")
+  if examples is None:
+    return []
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
-  dataset = tf.data.TFRecordDataset(files, compression_type="GZIP" if files and files[0].endswith(".gz") else "")
+  files = sorted(glob.glob(os.path.join(examples.uri, f"Split-{split}", "*")))
+  if not files:
+    return []
+  dataset = tf.data.TFRecordDataset(files, compression_type="GZIP" if files[0].endswith(".gz") else "")
   if limit:
     dataset = dataset.take(limit)
   return [r.numpy() for r in dataset]
 
 
-def _data_section(detail: RunRecordDetail, mnist: bool) -> str:
-  plt = _pyplot()
-  stats = _statistics(detail)
-  parts = []
-  if stats:
-    parts.append(_table(["split", "examples"], [[s, d.num_examples] for s, d in stats.items()]))
-    label_key = "label" if mnist else "y"
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3))
-    for split, dataset in stats.items():
-      feature = _feature(dataset, label_key)
-      if feature is None:
-        continue
-      if feature.WhichOneof("stats") == "string_stats":  # categorical: the label's value counts
-        counts = {v.value: v.frequency for v in feature.string_stats.top_values}
-        values = sorted(counts, key=lambda v: float(v) if v.lstrip("-").isdigit() else v)
-        total = max(1.0, sum(counts.values()))
-        axes[0].plot(values, [counts[v] / total for v in values], marker="o", label=split)
-      elif feature.num_stats.histograms:
-        hist = feature.num_stats.histograms[0]
-        total = max(1.0, sum(b.sample_count for b in hist.buckets))
-        axes[0].plot([(b.low_value + b.high_value) / 2 for b in hist.buckets],
-                     [b.sample_count / total for b in hist.buckets], marker="o", label=split)
-    axes[0].set_title(f"{label_key} distribution per split (fraction)")
-    axes[0].legend()
-    value_key = "image" if mnist else "x"
-    feature = _feature(stats.get("train", next(iter(stats.values()))), value_key)
-    if feature is not None and feature.num_stats.histograms:
-      hist = feature.num_stats.histograms[0]
+def serving_model_dir(model_uri: str) -> str:
+  """Where a Model artefact keeps its SavedModel (TFX's layout, path_utils owns the name)."""
+  from tfx.utils import path_utils  # pylint: disable=import-outside-toplevel
+  return path_utils.serving_model_path(model_uri)
+
+
+def distribution_figure(stats, feature: str, value_feature: Optional[str], label_name: str,
+                        value_name: str, value_split: str) -> str:
+  """Two plots from TFDV statistics: `feature`'s distribution per split, and a histogram of
+  `value_feature` in `value_split` (log scale). Names say what the features are."""
+  plt = pyplot()
+  fig, axes = plt.subplots(1, 2 if value_feature else 1, figsize=(10 if value_feature else 5, 3))
+  axes = np.atleast_1d(axes)
+  for split, dataset in stats.items():
+    stat = feature_statistics(dataset, feature)
+    if stat is None:
+      continue
+    if stat.WhichOneof("stats") == "string_stats":  # categorical: the value counts
+      counts = {v.value: v.frequency for v in stat.string_stats.top_values}
+      values = sorted(counts, key=lambda v: float(v) if v.lstrip("-").replace(".", "", 1).isdigit() else 0)
+      total = max(1.0, sum(counts.values()))
+      axes[0].plot(values, [counts[v] / total for v in values], marker="o", label=split)
+    elif stat.num_stats.histograms:
+      hist = stat.num_stats.histograms[0]
+      total = max(1.0, sum(b.sample_count for b in hist.buckets))
+      axes[0].plot([(b.low_value + b.high_value) / 2 for b in hist.buckets],
+                   [b.sample_count / total for b in hist.buckets], marker="o", label=split)
+  axes[0].set_title(f"{label_name} per split (fraction)")
+  axes[0].legend()
+  parts = [f"{label_name} in the {', '.join(stats)} splits"]
+  if value_feature:
+    stat = feature_statistics(stats.get(value_split, next(iter(stats.values()))), value_feature)
+    if stat is not None and stat.num_stats.histograms:
+      hist = stat.num_stats.histograms[0]
       axes[1].bar([(b.low_value + b.high_value) / 2 for b in hist.buckets],
                   [b.sample_count for b in hist.buckets],
                   width=[(b.high_value - b.low_value) or 1 for b in hist.buckets])
       axes[1].set_yscale("log")
-      axes[1].set_title(f"{'pixel intensity' if mnist else 'x'} histogram (train)")
-    parts.append(_png(figure))
+      axes[1].set_title(f"{value_name} histogram ({value_split})")
+      examples = stats[value_split].num_examples if value_split in stats else 0
+      parts.append(f"{value_name} histogram of the {examples:,} {value_split} examples (log scale)")
+  return figure(fig, alt="; ".join(parts), caption="Distribution of " + "; ".join(parts) + ".")
+
+
+# --- the generic sections ---------------------------------------------------------------------
+
+def _recipe(run: run_view.Run) -> str:
+  trainer = run.step(nodes.TRAINER)
+  text = trainer.property("custom_config") if trainer else None
+  if not text:
+    return ""
+  try:  # {"recipe": "<recipe JSON>"}: show the recipe's fields, not nested escapes
+    fields = json.loads(json.loads(text)[RECIPE_KEY])
+    return ", ".join(f"{k}={v}" for k, v in sorted(fields.items()))
+  except (ValueError, KeyError, TypeError):
+    return text
+
+
+def run_section(run: run_view.Run) -> str:
+  started = datetime.datetime.utcfromtimestamp(run.started).strftime("%Y-%m-%d %H:%M:%S UTC")
+  rows = [[s.node, s.state, f"{s.seconds:.1f}"] for s in run.steps]
+  return (f"<p>pipeline <b>{escape(run.pipeline)}</b> · run {escape(run.run_id)} · started {started} · "
+          f"{run.seconds:.1f} s · status <b>{escape(run.status)}</b></p>"
+          f"<p>data source: <code>{escape(run.source)}</code></p>"
+          f"<p>trainer configuration: <code>{escape(_recipe(run))}</code></p>"
+          + table(["component", "state", "seconds"], rows))
+
+
+def data_section(run: run_view.Run) -> str:
+  """Split sizes, every feature's TFDV statistics, and what the data gate found."""
+  stats = statistics(run)
+  parts = []
+  if stats:
+    parts.append(table(["split", "examples"], [[s, d.num_examples] for s, d in stats.items()]))
     rows = []
     for split, dataset in stats.items():
-      for feature in dataset.features:
-        name = ".".join(feature.path.step)
-        if feature.WhichOneof("stats") == "string_stats":
-          st = feature.string_stats
-          rows.append([split, name, f"{st.unique} distinct values", "", "", "",
-                       st.common_stats.num_missing])
+      for stat in dataset.features:
+        name = ".".join(stat.path.step)
+        if stat.WhichOneof("stats") == "string_stats":
+          st = stat.string_stats
+          rows.append([split, name, f"{st.unique} distinct values", "", "", "", st.common_stats.num_missing])
         else:
-          n = feature.num_stats
+          n = stat.num_stats
           rows.append([split, name, f"{n.mean:.4g}", f"{n.std_dev:.4g}", f"{n.min:.4g}",
                        f"{n.max:.4g}", n.common_stats.num_missing])
-    parts.append("<h3>TFDV statistics</h3>" + _table(
+    parts.append("<h3>TFDV statistics</h3>" + table(
         ["split", "feature", "mean", "std", "min", "max", "missing"], rows))
-  anomalies = _anomalies(detail)
-  parts.append("<h3>Anomalies</h3>" + (_table(["gate", "problem"], anomalies) if anomalies
+  else:
+    parts.append("<p>no statistics (the run stopped before StatisticsGen)</p>")
+  anomalies = [[run.stopped_by, line] for line in run.anomalies]
+  parts.append("<h3>Anomalies</h3>" + (table(["gate", "problem"], anomalies) if anomalies
                                           else "<p>none</p>"))
-  examples = detail.artifacts.get(("MnistIdxExampleGen", "Examples")) or next(
-      (a for (n, t), a in detail.artifacts.items() if t == "Examples"), None)
-  if mnist and examples is not None:
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    records = _read_examples(examples.uri, "train", 24)
-    images, titles = [], []
-    for record in records:
-      example = tf.train.Example.FromString(record)
-      images.append(np.array(example.features.feature["image"].int64_list.value))
-      titles.append(str(example.features.feature["label"].int64_list.value[0]))
-    if images:
-      parts.append("<h3>Sample training digits</h3>" + _digit_grid(np.stack(images), titles))
-  return "".join(parts) or "<p>no statistics (the run stopped before StatisticsGen)</p>"
+  return "".join(parts)
 
 
 def _scalars(run_dir: str) -> Dict[str, List[Tuple[int, float]]]:
@@ -270,165 +211,121 @@ def _scalars(run_dir: str) -> Dict[str, List[Tuple[int, float]]]:
   return out
 
 
-def _training_section(detail: RunRecordDetail) -> str:
-  run = detail.artifacts.get((nodes.TRAINER, "ModelRun"))
-  if run is None:
+def training_section(run: run_view.Run) -> str:
+  model_run = run.output(nodes.TRAINER, "ModelRun")
+  if model_run is None:
     return "<p>no training in this run</p>"
-  curves = {sub: _scalars(os.path.join(run.uri, sub)) for sub in ("train", "validation")
-            if os.path.isdir(os.path.join(run.uri, sub))}
+  curves = {sub: _scalars(os.path.join(model_run.uri, sub)) for sub in ("train", "validation")
+            if os.path.isdir(os.path.join(model_run.uri, sub))}
   metrics = sorted({m for c in curves.values() for m in c})
   if not metrics:
     return "<p>no TensorBoard scalars were written</p>"
-  plt = _pyplot()
-  figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3))
+  plt = pyplot()
+  fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3))
+  epochs = 0
   for ax, metric in zip(np.atleast_1d(axes), metrics):
     for sub, series in curves.items():
       if metric in series:
         steps, values = zip(*series[metric])
+        epochs = max(epochs, len(steps))
         ax.plot(np.asarray(steps) + 1, values, marker="o", label=sub)
     ax.set_title(metric)
     ax.set_xlabel("epoch")
     ax.legend()
-  return f"<p>TensorBoard logs: <code>{_escape(run.uri)}</code></p>" + _png(figure)
+  what = f"{', '.join(metrics)} per epoch over {epochs} epochs, for {' and '.join(curves)}"
+  return (f"<p>TensorBoard logs: <code>{escape(model_run.uri)}</code></p>"
+          + figure(fig, alt=f"training curves: {what}", caption=f"Training curves: {what}."))
 
 
-def _evaluation_section(detail: RunRecordDetail, mnist: bool) -> str:
-  record = detail.record
+def _thresholds(evaluation) -> List[List[str]]:
+  """The EvalConfig's thresholds, from the eval_config.json TFMA writes beside its results."""
+  path = os.path.join(evaluation.uri, "eval_config.json")
+  if not os.path.isfile(path):
+    return []
+  with open(path) as f:
+    config = json.load(f)
+  return [[m.get("className"), json.dumps(m.get("threshold", {}))]
+          for spec in config.get("evalConfig", config).get("metricsSpecs", [])
+          for m in spec.get("metrics", []) if m.get("threshold")]
+
+
+def baseline_text(run: run_view.Run) -> str:
+  """What the Evaluator compared the candidate with, from what ServedBaseline found."""
+  if run.compared_with_served:
+    return f"compared with the served model, version {run.served_version}"
+  if run.served_version:
+    return (f"version {run.served_version} was served; this pipeline's gate does not compare "
+            "with it (value thresholds only)")
+  return "no model was served yet (nothing to compare with)"
+
+
+def evaluation_section(run: run_view.Run) -> str:
   parts = []
-  if record.metrics:
-    parts.append(_table(["metric", "value"], [[k, f"{v:.6g}"] for k, v in sorted(record.metrics.items())]))
-  blessing = detail.artifacts.get((nodes.EVALUATOR, "ModelBlessing"))
-  evaluation = detail.artifacts.get((nodes.EVALUATOR, "ModelEvaluation"))
-  if blessing is not None:
-    blessed = bool(blessing.custom_properties["blessed"].int_value) if "blessed" in blessing.custom_properties else False
-    failures = []
-    if evaluation is not None:
-      # Written by components/baseline_evaluator (no TFMA import here).
-      if FAILED_THRESHOLDS in evaluation.custom_properties:
-        failures = json.loads(evaluation.custom_properties[FAILED_THRESHOLDS].string_value)
-      with open(os.path.join(evaluation.uri, "eval_config.json")) as f:
-        config = json.load(f)
-      thresholds = [[m.get("className"), json.dumps(m.get("threshold", {}))]
-                    for spec in config.get("evalConfig", config).get("metricsSpecs", [])
-                    for m in spec.get("metrics", []) if m.get("threshold")]
-      parts.append("<h3>Thresholds</h3>" + _table(["metric", "threshold"], thresholds))
-    baseline = "a served model as baseline" if any(k.endswith("_diff") for k in record.metrics) else "no served model yet (no baseline)"
-    parts.append(f"<p>blessing: <b>{'blessed' if blessed else 'not blessed'}</b>, against {baseline}</p>")
-    if failures:
-      parts.append(_table(["failed threshold"], [[f] for f in failures]))
-  model = detail.artifacts.get((nodes.TRAINER, "Model"))
-  examples = next((a for (n, t), a in detail.artifacts.items() if t == "Examples"), None)
-  if model is not None and examples is not None:
-    parts.append(_model_on_test(model.uri, examples.uri, mnist))
+  if run.metrics:
+    parts.append(table(["metric", "value"], [[k, f"{v:.6g}"] for k, v in sorted(run.metrics.items())]))
+  if run.evaluation is not None:
+    parts.append("<h3>Thresholds</h3>" + table(["metric", "threshold"], _thresholds(run.evaluation)))
+  if run.blessed is not None:
+    parts.append(f"<p>blessing: <b>{'blessed' if run.blessed else 'not blessed'}</b>; "
+                 f"{escape(baseline_text(run))}</p>")
+    if run.failed_thresholds:
+      parts.append(table(["failed threshold"], [[f] for f in run.failed_thresholds]))
   return "".join(parts) or "<p>no evaluation in this run</p>"
 
 
-def _model_on_test(model_uri: str, examples_uri: str, mnist: bool) -> str:
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  plt = _pyplot()
-  loaded = tf.saved_model.load(os.path.join(model_uri, "Format-Serving"))
-  serve = loaded.signatures["serving_default"]
-  records = _read_examples(examples_uri, "test")
-  if mnist:
-    probabilities = np.concatenate([serve(examples=tf.constant(records[i:i + 2000]))["probabilities"].numpy()
-                                    for i in range(0, len(records), 2000)])
-    labels, images = [], []
-    for record in records:
-      example = tf.train.Example.FromString(record)
-      labels.append(example.features.feature["label"].int64_list.value[0])
-      images.append(example.features.feature["image"].int64_list.value)
-    labels = np.asarray(labels)
-    predicted = probabilities.argmax(axis=1)
-    confusion = np.zeros((10, 10), dtype=int)
-    np.add.at(confusion, (labels, predicted), 1)
-    per_class = confusion.diagonal() / np.maximum(1, confusion.sum(axis=1))
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    axes[0].imshow(np.log1p(confusion), cmap="Blues")
-    for i in range(10):
-      for j in range(10):
-        axes[0].text(j, i, confusion[i, j], ha="center", va="center", fontsize=6)
-    axes[0].set_xlabel("predicted")
-    axes[0].set_ylabel("true")
-    axes[0].set_title(f"confusion matrix, test split ({len(labels)} images)")
-    axes[0].set_xticks(range(10))
-    axes[0].set_yticks(range(10))
-    axes[1].bar(range(10), per_class)
-    axes[1].set_ylim(max(0.0, per_class.min() - 0.05), 1.0)
-    axes[1].set_xticks(range(10))
-    axes[1].set_title("per-class accuracy")
-    wrong = np.flatnonzero(predicted != labels)[:MISCLASSIFIED_SHOWN]
-    grid = _digit_grid(np.asarray([images[i] for i in wrong]),
-                       [f"{labels[i]}→{predicted[i]} {probabilities[i, predicted[i]]:.2f}" for i in wrong]) \
-        if len(wrong) else "<p>none</p>"
-    return (_png(figure) + f"<h3>Misclassified test digits (true→predicted confidence), first "
-            f"{len(wrong)} of {int((predicted != labels).sum())}</h3>" + grid)
-  xs, ys = [], []
-  for record in records:
-    example = tf.train.Example.FromString(record)
-    xs.append(example.features.feature["x"].float_list.value[0])
-    ys.append(example.features.feature["y"].float_list.value[0])
-  xs, ys = np.asarray(xs, np.float32), np.asarray(ys, np.float32)
-  predict_x = loaded.signatures["predict_x"]
-  grid = np.linspace(0.0, 2.0, 21, dtype=np.float32)
-  fitted = predict_x(x=tf.constant(grid))["predictions"].numpy().reshape(-1)
-  predicted = predict_x(x=tf.constant(xs))["predictions"].numpy().reshape(-1)
-  w, b = float(fitted[10] - fitted[0]), float(fitted[0])
-  figure, axes = plt.subplots(1, 2, figsize=(11, 3.5))
-  axes[0].scatter(xs, ys, s=6, label="test data")
-  axes[0].plot(grid, fitted, color="C1", label=f"fitted y = {w:.4f}x + {b:.4f}")
-  axes[0].axvspan(1.0, 2.0, color="grey", alpha=0.15, label="extrapolation x in [1, 2]")
-  axes[0].legend(fontsize=7)
-  axes[1].scatter(xs, ys - predicted, s=6)
-  axes[1].axhline(0, color="grey")
-  axes[1].set_title("residuals (test)")
-  rows = [[f"{x:.1f}", f"{y:.5f}", f"{2 * x + 1:.5f}"] for x, y in zip(grid[10::2], fitted[10::2])]
-  return (f"<p>learned w = {w:.6f}, b = {b:.6f}</p>" + _png(figure)
-          + "<h3>Extrapolation</h3>" + _table(["x", "predicted", "2x + 1"], rows))
-
-
-def _push_section(detail: RunRecordDetail) -> str:
-  pushed = detail.artifacts.get((nodes.PUSHER, "PushedModel"))
-  if pushed is None or "pushed" not in pushed.custom_properties or not pushed.custom_properties["pushed"].int_value:
+def push_section(run: run_view.Run) -> str:
+  if run.pushed_path is None:
     return "<p>nothing was pushed</p>"
-  destination = pushed.custom_properties["pushed_destination"].string_value
-  version = pushed.custom_properties["pushed_version"].string_value
+  from tensorflow.core.framework import types_pb2  # pylint: disable=import-outside-toplevel
   from tensorflow.core.protobuf import saved_model_pb2  # pylint: disable=import-outside-toplevel
   saved = saved_model_pb2.SavedModel()
-  with open(os.path.join(destination, "saved_model.pb"), "rb") as f:
+  with open(os.path.join(run.pushed_path, "saved_model.pb"), "rb") as f:
     saved.ParseFromString(f.read())
   rows = []
-  from tensorflow.python.framework import dtypes  # pylint: disable=import-outside-toplevel
   for key, signature in sorted(saved.meta_graphs[0].signature_def.items()):
     if key.startswith("__"):
       continue
     for direction, tensors in (("input", signature.inputs), ("output", signature.outputs)):
       for name, info in sorted(tensors.items()):
         shape = [d.size for d in info.tensor_shape.dim]
-        rows.append([key, direction, name, dtypes.as_dtype(info.dtype).name, str(shape)])
-  return (f"<p>version <b>{_escape(version)}</b> at <code>{_escape(destination)}</code></p>"
-          + _table(["signature", "", "tensor", "dtype", "shape"], rows))
+        rows.append([key, direction, name, types_pb2.DataType.Name(info.dtype), str(shape)])
+  return (f"<p>version <b>{escape(run.pushed_version)}</b> at <code>{escape(run.pushed_path)}</code></p>"
+          + table(["signature", "", "tensor", "dtype", "shape"], rows))
 
+
+# --- the page -----------------------------------------------------------------------------------
 
 _STYLE = """body{font-family:sans-serif;max-width:1150px;margin:1em auto;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;font-size:13px}
-th{background:#eee}code{font-size:12px;word-break:break-all}img{max-width:100%}h2{border-bottom:2px solid #468}"""
+th{background:#eee}code{font-size:12px;word-break:break-all}img{max-width:100%}h2{border-bottom:2px solid #468}
+figure{margin:.5em 0}figcaption{font-size:13px;color:#555}"""
 
 
-def render(detail: RunRecordDetail) -> str:
-  mnist = detail.record.pipeline.startswith("mnist")
-  sections = [("Run", _run_section(detail)), ("Data", _data_section(detail, mnist)),
-              ("Training", _training_section(detail)),
-              ("Evaluation", _evaluation_section(detail, mnist)), ("Push", _push_section(detail))]
-  body = "".join(f'<section id="{name.lower()}"><h2>{name}</h2>{content}</section>'
-                 for name, content in sections)
-  title = _escape(f"{detail.record.pipeline} run {detail.record.run_id}")
-  return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>'
+def render(run: run_view.Run, definition=None) -> str:
+  """The page; `definition` (a PipelineDefinition, or None) renders the pipeline's own parts."""
+  data = definition.report_data(run) if definition is not None else data_section(run)
+  evaluation = evaluation_section(run) + (definition.report_evaluation(run) if definition else "")
+  content = dict(zip(SECTIONS, (run_section(run), data, training_section(run), evaluation,
+                                push_section(run))))
+  body = "".join(f'<section id="{name.lower()}"><h2>{name}</h2>{content[name]}</section>'
+                 for name in SECTIONS)
+  title = escape(f"{run.pipeline} run {run.run_id}")
+  return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
           f"<style>{_STYLE}</style></head><body><h1>{title}</h1>{body}</body></html>")
 
 
-def write_report(connection_config, output: str, run: str = "latest") -> str:
-  detail = load_run(connection_config, run)
-  page = render(detail)
+def find_run(connection_config, run_id: str = "latest") -> run_view.Run:
+  view = run_view.MetadataView(connection_config)
+  try:
+    return view.latest() if run_id == "latest" else view.run(run_id)
+  except run_view.RunNotFound as e:
+    raise ReportError(str(e)) from None
+
+
+def write_report(run: run_view.Run, output: str) -> str:
+  """Renders `run` with the definition that owns its pipeline and writes the page to `output`."""
+  from pipelines import registry  # pylint: disable=import-outside-toplevel
+  page = render(run, registry.owner_of(run.pipeline))
   with open(output, "w", encoding="utf-8") as f:
     f.write(page)
   return output

@@ -42,16 +42,16 @@ def test_the_regression_pipeline_states_its_size_and_mnist_none():
   from pipelines import registry  # pylint: disable=import-outside-toplevel
   regression = registry.get("regression")
   config = regression.configure("linear", {"examples": 2_000_000}, {})
-  assert config.settings[local.INPUT_EXAMPLES] == 2_000_000
-  assert local.beam_mode(config.settings.get(local.INPUT_EXAMPLES), ()).args[:1] == (MP,) \
+  assert config.input_examples == 2_000_000
+  assert local.beam_mode(config.input_examples, ()).args[:1] == (MP,) \
       or local._cores() < 2  # pylint: disable=protected-access
   small = regression.configure("linear", {"examples": 1000}, {})
-  assert local.beam_mode(small.settings.get(local.INPUT_EXAMPLES), ()).args == ()
+  assert local.beam_mode(small.input_examples, ()).args == ()
 
 
 def test_mnist_states_its_70000_examples_and_runs_in_memory():
   from pipelines import registry  # pylint: disable=import-outside-toplevel
   config = registry.get("mnist").configure("softmax", {}, {"epochs": None, "train_steps": None})
-  assert config.settings[local.INPUT_EXAMPLES] == 70_000
-  mode = local.beam_mode(config.settings[local.INPUT_EXAMPLES], ())
+  assert config.input_examples == 70_000
+  mode = local.beam_mode(config.input_examples, ())
   assert mode.args == () and "70,000 examples < 2,000,000" in mode.description

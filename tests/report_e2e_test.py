@@ -11,6 +11,7 @@ import io
 import re
 import shutil
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -97,8 +98,60 @@ def test_a_refused_model_shows_the_failed_threshold(mnist_scenario, tmp_path):
   page = output.read_text()
   assert "<b>not blessed</b>" in page and "nothing was pushed" in page
   for line in mnist_scenario.worse.summary["failed_thresholds"]:
-    assert report._escape(line) in page  # pylint: disable=protected-access
+    assert report.escape(line) in page
+  assert "compared with the served model, version " in page  # the first run's push
+
+
+def test_every_figure_says_what_it_shows(first_run_report):
+  """Before, every figure was <img alt="plot">: a page that could not be read without pictures."""
+  page = first_run_report.read_text()
+  figures = re.findall(r'<figure><img alt="([^"]+)"[^>]*><figcaption>([^<]+)</figcaption></figure>', page)
+  assert len(figures) == page.count("<img") >= 5
+  alts = [alt for alt, _ in figures]
+  assert all(alt != "plot" and len(alt) > 20 for alt in alts), alts
+  assert any(alt.startswith("confusion matrix of the trained model on the 10,000 test images")
+             for alt in alts), alts
+  assert any("55,000 train examples" in alt for alt in alts), alts  # counts from the statistics
+  assert "no model was served yet (nothing to compare with)" in page  # the scenario's first run
 
 
 def test_run_text_is_escaped(tmp_path):
-  assert report._escape('<script>"x"</script>') == "&lt;script&gt;&quot;x&quot;&lt;/script&gt;"  # pylint: disable=protected-access
+  assert report.escape('<script>"x"</script>') == "&lt;script&gt;&quot;x&quot;&lt;/script&gt;"
+
+
+# A pipeline report.py has never heard of: the regression graph under its own name, with an
+# Evaluation hook of its own and the default Data section.
+_TOY_PIPELINE = '''
+import sys
+from pipelines import registry
+from pipelines.definition import PipelineDefinition
+from pipelines.regression_pipeline import RegressionDefinition
+from runners import cli
+
+
+class Toy(RegressionDefinition):
+  name = "toy"
+  serving_model_name = "toy"
+  report_data = PipelineDefinition.report_data  # the default
+
+  def report_evaluation(self, run):
+    return f"<p id='toy'>toy section: {len(run.steps)} steps</p>"
+
+
+registry.PIPELINES["toy"] = Toy()
+home, page = sys.argv[1], sys.argv[2]
+code = cli.main(["run", "--pipeline", "toy", "--examples", "300", "--train-steps", "20", "--home", home])
+sys.exit(code if code not in (0, 3) else cli.main(["report", "--home", home, "--output", page]))
+'''
+
+
+def test_a_third_pipeline_gets_a_report_without_touching_report_py(tmp_path):
+  page = tmp_path / "toy.html"
+  proc = subprocess.run([sys.executable, "-c", _TOY_PIPELINE, str(tmp_path / "home"), str(page)],
+                        capture_output=True, text=True, cwd=fixtures.ROOT, timeout=600)
+  assert proc.returncode == 0, proc.stdout + proc.stderr
+  text = page.read_text()
+  for heading in report.SECTIONS:
+    assert f"<h2>{heading}</h2>" in text
+  assert "<b>toy_linear</b>" in text and "<p id='toy'>toy section: 10 steps</p>" in text
+  assert "TFDV statistics" in text and "Training curves" in text  # the generic parts

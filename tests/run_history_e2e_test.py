@@ -8,8 +8,6 @@ TensorFlow; they only read, so sharing the scenario's home is safe.
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -50,12 +48,30 @@ def test_runs_lists_every_run_newest_first_with_accuracy_blessing_and_version(mn
 def test_runs_does_not_load_tensorflow(scenario):
   home = scenario[0]
   code = ("import sys; from runners import cli; rc = cli.main(['runs', '--home', %r]); "
-          "heavy = [m for m in ('tensorflow', 'tfx', 'tensorflow_model_analysis') if m in sys.modules]; "
-          "print('HEAVY', heavy); sys.exit(rc)" % home)
-  proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                        cwd=fixtures.ROOT, timeout=60)
+          "heavy = [m for m in ('tensorflow', 'tensorflow_model_analysis', 'tfx.dsl', 'tfx.components', "
+          "'tfx.types') if m in sys.modules]; print('HEAVY', heavy); sys.exit(rc)" % home)
+  proc = fixtures.run_python(code, timeout=60)
   assert proc.returncode == 0, proc.stderr
   assert "HEAVY []" in proc.stdout
+
+
+def test_runs_pipeline_takes_runs_pipeline_names_and_the_tables(mnist_scenario):
+  """`run --pipeline mnist` and the table's `mnist_softmax` name the same runs; before, only the
+  latter worked for `runs --pipeline`."""
+  home = mnist_scenario.home
+  listed = []
+  for args in (["--pipeline", "mnist"], ["--pipeline", "mnist", "--model", "softmax"],
+               ["--pipeline", "mnist_softmax"]):
+    proc = fixtures.run_cli(["runs", "--home", home, "--json", *args], timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    listed.append([r["run_id"] for r in json.loads(proc.stdout)])
+  assert listed[0] == listed[1] == listed[2] and len(listed[0]) == 5
+  proc = fixtures.run_cli(["runs", "--home", home, "--json", "--pipeline", "regression"], timeout=60)
+  assert proc.returncode == 0 and json.loads(proc.stdout) == []
+  proc = fixtures.run_cli(["runs", "--home", home, "--pipeline", "mnist", "--model", "linear"],
+                          timeout=60)
+  assert proc.returncode == 2 and proc.stderr == (
+      "mnist-tfx: error: --model linear: unknown mnist model, expected one of softmax, mlp, cnn\n")
 
 
 def test_lineage_walks_from_the_pushed_version_back_to_the_input_files(scenario):

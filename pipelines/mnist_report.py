@@ -1,0 +1,117 @@
+"""The MNIST pipeline's own parts of the run report (PipelineDefinition.report_data/_evaluation).
+
+Digits, labels and the classifier's mistakes, drawn with pipelines/report.py's
+building blocks; every name (features, splits, signature, outputs, image size,
+classes) comes from the contract.
+"""
+
+from typing import List
+
+import numpy as np
+
+from pipelines import report, run_view
+from schemas.mnist import contract
+
+SAMPLES_SHOWN = 24
+MISCLASSIFIED_SHOWN = 24
+_BATCH = 2000  # test examples per call of the serving signature
+
+
+def _digit_grid(images: np.ndarray, titles: List[str], alt: str, caption: str, columns: int = 12) -> str:
+  plt = report.pyplot()
+  rows = max(1, int(np.ceil(len(images) / columns)))
+  fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 1.05))
+  for ax in np.asarray(axes).reshape(-1):
+    ax.axis("off")
+  for ax, image, title in zip(np.asarray(axes).reshape(-1), images, titles):
+    ax.imshow(image.reshape(contract.IMAGE_ROWS, contract.IMAGE_COLS), cmap="gray_r", vmin=0,
+              vmax=contract.PIXEL_MAX)
+    ax.set_title(title, fontsize=7)
+  return report.figure(fig, alt=alt, caption=caption)
+
+
+def _decode(records: List[bytes]):
+  """(labels [N], images [N, 784]) of serialized MNIST tf.Examples."""
+  from tensorflow.core.example import example_pb2  # pylint: disable=import-outside-toplevel
+  labels, images = [], []
+  for record in records:
+    features = example_pb2.Example.FromString(record).features.feature
+    labels.append(features[contract.LABEL_KEY].int64_list.value[0])
+    images.append(np.asarray(features[contract.IMAGE_KEY].int64_list.value))
+  return np.asarray(labels), (np.stack(images) if images else np.zeros((0, contract.NUM_PIXELS)))
+
+
+def data(run: run_view.Run) -> str:
+  """Label distribution per split, the pixel-intensity histogram, then the generic statistics
+  and anomalies, then a sample of training digits."""
+  parts = []
+  stats = report.statistics(run)
+  if stats:
+    parts.append(report.distribution_figure(
+        stats, contract.LABEL_KEY, contract.IMAGE_KEY, label_name="label (digit 0-9)",
+        value_name="pixel intensity 0-255", value_split=contract.TRAIN_SPLIT))
+  parts.append(report.data_section(run))
+  labels, images = _decode(report.read_examples(run, contract.TRAIN_SPLIT, SAMPLES_SHOWN))
+  if len(labels):
+    parts.append("<h3>Sample training digits</h3>" + _digit_grid(
+        images, [str(y) for y in labels],
+        alt=f"the first {len(labels)} training digits, each titled with its label",
+        caption=f"The first {len(labels)} digits of the train split, with their labels."))
+  return "".join(parts)
+
+
+def evaluation(run: run_view.Run) -> str:
+  """The trained model run over the test split: confusion matrix, per-digit accuracy, mistakes."""
+  if run.model_uri is None:
+    return ""
+  records = report.read_examples(run, contract.TEST_SPLIT)
+  if not records:
+    return ""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  serve = tf.saved_model.load(report.serving_model_dir(run.model_uri)).signatures[
+      contract.PREDICT_SIGNATURE]
+  probabilities = np.concatenate([
+      serve(**{contract.PREDICT_INPUT: tf.constant(records[i:i + _BATCH])})[
+          contract.OUTPUT_PROBABILITIES].numpy() for i in range(0, len(records), _BATCH)])
+  labels, images = _decode(records)
+  predicted = probabilities.argmax(axis=1)
+  classes = contract.NUM_CLASSES
+  confusion = np.zeros((classes, classes), dtype=int)
+  np.add.at(confusion, (labels, predicted), 1)
+  per_class = confusion.diagonal() / np.maximum(1, confusion.sum(axis=1))
+  n = len(labels)
+  plt = report.pyplot()
+  fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+  axes[0].imshow(np.log1p(confusion), cmap="Blues")
+  for i in range(classes):
+    for j in range(classes):
+      axes[0].text(j, i, confusion[i, j], ha="center", va="center", fontsize=6)
+  axes[0].set_xlabel("predicted")
+  axes[0].set_ylabel("true")
+  axes[0].set_title(f"confusion matrix, {contract.TEST_SPLIT} split ({n:,} images)")
+  axes[0].set_xticks(range(classes))
+  axes[0].set_yticks(range(classes))
+  axes[1].bar(range(classes), per_class)
+  axes[1].set_ylim(max(0.0, per_class.min() - 0.05), 1.0)
+  axes[1].set_xticks(range(classes))
+  axes[1].set_title("per-digit accuracy")
+  worst = int(per_class.argmin())
+  parts = [report.figure(
+      fig, alt=f"confusion matrix of the trained model on the {n:,} test images, and its accuracy "
+               f"per digit (lowest: digit {worst} at {per_class[worst]:.4f})",
+      caption=f"Confusion matrix (true digit by row, predicted by column) and per-digit accuracy of "
+              f"the trained model on the {n:,} images of the {contract.TEST_SPLIT} split.")]
+  parts.append(report.table(["digit", "test images", "accuracy"],
+                            [[d, int(confusion[d].sum()), f"{per_class[d]:.4f}"] for d in range(classes)]))
+  wrong_all = np.flatnonzero(predicted != labels)
+  wrong = wrong_all[:MISCLASSIFIED_SHOWN]
+  heading = (f"<h3>Misclassified test digits (true→predicted confidence), first "
+             f"{len(wrong)} of {len(wrong_all)}</h3>")
+  if not len(wrong):
+    return "".join(parts) + heading + "<p>none</p>"
+  grid = _digit_grid(
+      images[wrong], [f"{labels[i]}→{predicted[i]} {probabilities[i, predicted[i]]:.2f}" for i in wrong],
+      alt=f"{len(wrong)} test digits the model got wrong, each titled true digit, predicted digit "
+          "and the model's confidence",
+      caption=f"The first {len(wrong)} of the {len(wrong_all)} misclassified test images.")
+  return "".join(parts) + heading + grid

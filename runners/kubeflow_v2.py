@@ -7,8 +7,11 @@ TFX 1.16's KubeflowV2DagRunner targets Vertex AI Pipelines. For open-source KFP 
 - resolver nodes are not implemented (the graph has none: the baseline is the served
   model, components/served_baseline) and `lifecycle` hooks are never run (removed);
 - TFX drops the defaults of runtime parameters: they are put back;
+- ServedBaseline is never cached (what is served changes outside the pipeline);
 - the container entrypoint is the project's (runners/kubeflow_v2_entrypoint.py), which
   restores empty input artifact types and turns a gate's failed result into a failed task.
+For Vertex AI (`--target vertex`) the same task fixes apply and the spec is wrapped in
+TFX's PipelineJob form, whose runtime config carries every parameter's compiled value.
 Nothing of the compiling machine goes into the spec: data, schema, serving and pipeline
 root are URIs of the cluster or paths inside the image, and dotted module paths (baked
 into the image with the wheel) replace module files, so compiling writes nothing.
@@ -20,6 +23,7 @@ import json
 import re
 from typing import Any, Dict, Optional, Sequence
 
+from pipelines import nodes
 from pipelines.definition import PipelineDefinition, PipelineRuntime, RunConfig
 
 # The image's layout (Dockerfile): the wheel installed, the curated schemas copied here.
@@ -29,9 +33,10 @@ SCHEMA_VERSION = "2.1.0"
 _TASK_NAME = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")
 # Tasks whose outputs depend on more than their inputs: the served model changes between
 # runs while the task's parameters do not, so KFP must not reuse a cached result.
-UNCACHED_TASKS = ("ServedBaseline",)
+UNCACHED_TASKS = (nodes.SERVED_BASELINE,)
 
-# Run-time parameters: name -> (what the user may set when starting a run).
+# The run-time parameters a user may set when starting a run; their defaults are the
+# compiled values (_runtime_parameters).
 DATA_PARAMETER = "data_uri"
 EPOCHS_PARAMETER = "epochs"
 TRAIN_STEPS_PARAMETER = "train_steps"
@@ -75,40 +80,64 @@ def _runtime_parameters(config: RunConfig):
       TRAIN_STEPS_PARAMETER: data_types.RuntimeParameter(
           name=TRAIN_STEPS_PARAMETER, ptype=int, default=int(config.recipe.train_steps)),
   }
-  if config.data_uri:
+  if config.source.uri:
     params[DATA_PARAMETER] = data_types.RuntimeParameter(
-        name=DATA_PARAMETER, ptype=str, default=config.data_uri)
+        name=DATA_PARAMETER, ptype=str, default=config.source.uri)
   return params
 
 
 _PARAMETER_TYPES = {int: "NUMBER_INTEGER", float: "NUMBER_DOUBLE", str: "STRING"}
 
 
-def _fix_spec(spec: Dict[str, Any], defaults: Dict[str, Any], pipeline_root: str) -> Dict[str, Any]:
-  """Post-processes TFX's compiled PipelineSpec (a dict) for the open-source backend."""
+def _fix_tasks(spec: Dict[str, Any], defaults: Dict[str, Any]) -> Dict[str, Any]:
+  """What both backends need of TFX's compiled PipelineSpec (a dict): no resolver node, no
+  cached ServedBaseline, and the runtime parameters' defaults TFX drops (a run started
+  without arguments, e.g. `PipelineJob(...).submit()` on Vertex, then runs as compiled)."""
   spec = copy.deepcopy(spec)
-  spec["schemaVersion"] = SCHEMA_VERSION
-  spec["defaultPipelineRoot"] = pipeline_root  # KFP's artefact root unless a run overrides it
-  tasks = spec["root"]["dag"]["tasks"]
-  for name, task in tasks.items():
+  for name, task in spec["root"]["dag"]["tasks"].items():
     if not _TASK_NAME.match(name):
       raise CompileError(f"task name {name!r} is not a valid Argo DAG task name")
     if "resolver" in json.dumps(task.get("componentRef", {})).lower():
       raise CompileError(f"task {name} is a resolver node; the open-source backend cannot run it")
     if name in UNCACHED_TASKS:
       task["cachingOptions"] = {"enableCache": False}
-  for executor in spec["deploymentSpec"]["executors"].values():
-    container = executor.get("container")
-    if container is None:
-      raise CompileError("only container executors run on the open-source backend "
-                         f"(found {sorted(executor)})")
-    container.pop("lifecycle", None)  # ignored by the open-source backend; it would mislead
   parameters = spec["root"].setdefault("inputDefinitions", {}).setdefault("parameters", {})
   for name, value in defaults.items():
     if name in parameters:
       parameters[name]["defaultValue"] = value
       parameters[name]["parameterType"] = _PARAMETER_TYPES[type(value)]
   return spec
+
+
+def _fix_for_open_source_backend(spec: Dict[str, Any], pipeline_root: str) -> Dict[str, Any]:
+  """What only the open-source backend needs: schema 2.1.0 as its API server takes it, a
+  default pipeline root, container executors only, no lifecycle hooks (never run there)."""
+  spec["schemaVersion"] = SCHEMA_VERSION
+  spec["defaultPipelineRoot"] = pipeline_root  # KFP's artefact root unless a run overrides it
+  for executor in spec["deploymentSpec"]["executors"].values():
+    container = executor.get("container")
+    if container is None:
+      raise CompileError("only container executors run on the open-source backend "
+                         f"(found {sorted(executor)})")
+    container.pop("lifecycle", None)  # ignored by the open-source backend; it would mislead
+  return spec
+
+
+def _vertex_job(name: str, spec: Dict[str, Any], defaults: Dict[str, Any],
+                pipeline_root: str) -> Dict[str, Any]:
+  """TFX's PipelineJob form (kubeflow_v2_dag_runner.py), built through the kfp-pipeline-spec
+  proto so every field name is Vertex's: the spec, and a runtime config carrying the output
+  directory and every parameter's compiled value."""
+  from google.protobuf import json_format  # pylint: disable=import-outside-toplevel
+  from kfp.pipeline_spec import pipeline_spec_pb2  # pylint: disable=import-outside-toplevel
+  from tfx.orchestration import data_types  # pylint: disable=import-outside-toplevel
+  from tfx.orchestration.kubeflow.v2 import pipeline_builder  # pylint: disable=import-outside-toplevel
+  runtime_config = pipeline_builder.RuntimeConfigBuilder(
+      pipeline_info=data_types.PipelineInfo(pipeline_name=name, pipeline_root=pipeline_root),
+      parameter_values=defaults, use_pipeline_spec_2_1=True).build()
+  job = pipeline_spec_pb2.PipelineJob(display_name=name, runtime_config=runtime_config)
+  job.pipeline_spec.update(spec)
+  return json_format.MessageToDict(job)
 
 
 def compile_pipeline(definition: PipelineDefinition, config: RunConfig,
@@ -121,7 +150,8 @@ def compile_pipeline(definition: PipelineDefinition, config: RunConfig,
   name = kfp_pipeline_name(definition.pipeline_name(config.model))
   params = _runtime_parameters(config)
   if DATA_PARAMETER in params:
-    config = dataclasses.replace(config, data_uri=params[DATA_PARAMETER])
+    config = dataclasses.replace(config, source=dataclasses.replace(
+        config.source, uri=params[DATA_PARAMETER]))
   pipeline = definition.build(config, placement.runtime(definition, name),
                               epochs=params[EPOCHS_PARAMETER],
                               train_steps=params[TRAIN_STEPS_PARAMETER])
@@ -131,11 +161,11 @@ def compile_pipeline(definition: PipelineDefinition, config: RunConfig,
       use_pipeline_spec_2_1=True).build()
   spec.sdk_version = f"tfx-{tfx_version.__version__}"
   spec.schema_version = SCHEMA_VERSION
-  spec_dict = json_format.MessageToDict(spec)
-  if target == "vertex":  # Vertex AI takes TFX's PipelineJob form as is
-    return {"displayName": name, "pipelineSpec": spec_dict,
-            "runtimeConfig": {"gcsOutputDirectory": placement.pipeline_root}}
-  return _fix_spec(spec_dict, {k: p.default for k, p in params.items()}, placement.pipeline_root)
+  defaults = {k: p.default for k, p in params.items()}
+  spec_dict = _fix_tasks(json_format.MessageToDict(spec), defaults)
+  if target == "vertex":
+    return _vertex_job(name, spec_dict, defaults, placement.pipeline_root)
+  return _fix_for_open_source_backend(spec_dict, placement.pipeline_root)
 
 
 def write_spec(spec: Dict[str, Any], path: str) -> None:

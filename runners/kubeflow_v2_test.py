@@ -17,6 +17,7 @@ from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipelines import registry
+from pipelines.definition import Target
 from runners import kubeflow_v2
 
 IMAGE = "registry.example/mnist-tfx:1.0"
@@ -25,9 +26,10 @@ GOLDEN = os.path.join(os.path.dirname(__file__), "testdata")
 _TASK_NAME = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")
 
 
-def _compile(pipeline_name, model=None, data_uri=None, beam_args=(), target="kubeflow"):
+def _compile(pipeline_name, model=None, data_uri=None, beam_args=(), target="kubeflow", **given):
   definition = registry.get(pipeline_name)
-  config = definition.configure(model, {}, {"epochs": None, "train_steps": None}, data_uri=data_uri)
+  config = definition.configure(model, given, {"epochs": None, "train_steps": None},
+                                target=Target.CLUSTER, data_uri=data_uri)
   placement = kubeflow_v2.KubeflowPlacement(image=IMAGE, pipeline_root=ROOT, beam_args=beam_args)
   return kubeflow_v2.compile_pipeline(definition, config, placement, target=target)
 
@@ -114,9 +116,45 @@ def test_beam_args_reach_every_beam_component():
     assert "--direct_num_workers=2" in spec["deploymentSpec"]["executors"][label]["container"]["args"]
 
 
-def test_vertex_keeps_tfxs_pipeline_job_form():
-  job = _compile("regression", target="vertex")
-  assert job["displayName"] == "regression-linear" and "pipelineSpec" in job
+def test_vertex_keeps_tfxs_pipeline_job_form_with_the_same_task_fixes():
+  """Before: --target vertex skipped the spec fixes — ServedBaseline was cached and the runtime
+  parameters had no defaults, so `PipelineJob(...).submit()` with no arguments could not run."""
+  job = _compile("mnist", "cnn", data_uri="gs://example-bucket/data/mnist", target="vertex")
+  parsed = pipeline_spec_pb2.PipelineJob()
+  json_format.ParseDict(job, parsed, ignore_unknown_fields=False)  # Vertex's own field names
+  assert parsed.display_name == "mnist-cnn"
+  assert parsed.runtime_config.gcs_output_directory == ROOT
+  values = dict(parsed.runtime_config.parameter_values)
+  assert {k: v.WhichOneof("kind") for k, v in values.items()} == {
+      "epochs": "number_value", "train_steps": "number_value", "data_uri": "string_value"}
+  assert (values["epochs"].number_value, values["train_steps"].number_value) == (2, 0)
+  assert values["data_uri"].string_value == "gs://example-bucket/data/mnist"
+  spec = job["pipelineSpec"]
+  tasks = spec["root"]["dag"]["tasks"]
+  assert tasks["ServedBaseline"]["cachingOptions"] == {"enableCache": False}
+  assert tasks["Trainer"]["cachingOptions"] == {"enableCache": True}
+  params = spec["root"]["inputDefinitions"]["parameters"]
+  assert params["epochs"]["defaultValue"] == 2 and params["train_steps"]["defaultValue"] == 0
+  assert params["data_uri"]["defaultValue"] == "gs://example-bucket/data/mnist"
+  # The training node decides the precision: the recipe still says auto.
+  assert _trainer_recipe(spec)["precision"] == "auto"
+
+
+def _trainer_recipe(spec):
+  custom_config = spec["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]["custom_config"]
+  return json.loads(json.loads(custom_config["runtimeValue"]["constant"])["recipe"])
+
+
+def test_mnist_compiled_from_tfds_has_no_data_parameter_and_no_host_path():
+  """Before: compiling without --data-uri put this machine's MNIST path in the spec and chose
+  the CNN's precision from the compiling CPU."""
+  spec = _compile("mnist", "cnn", tfds=True)
+  assert _trainer_recipe(spec)["precision"] == "auto"
+  tasks = spec["root"]["dag"]["tasks"]
+  assert "MnistTfdsExampleGen" in tasks and "MnistIdxExampleGen" not in tasks
+  assert "data_uri" not in spec["root"]["inputDefinitions"]["parameters"]
+  text = json.dumps(spec)
+  assert "/work" not in text and "shared/data" not in text and os.path.expanduser("~") not in text
 
 
 def _normalised(spec):

@@ -1,7 +1,7 @@
 """BaselineEvaluator: TFX's Evaluator with an optional baseline (see component.py).
 
-Import-light on purpose: run history and reports (pipelines/run_history.py,
-pipelines/report.py) read these property names without importing TFX or TFMA.
+Import-light on purpose: the run view (pipelines/run_view.py), and through it `runs`,
+the summary and the report, read these property names without importing TFX or TFMA.
 """
 
 # Custom properties the executor writes on its ModelEvaluation artefact.

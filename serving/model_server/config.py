@@ -50,12 +50,95 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class BatchingConfig:
-  """BatchingParameters with TF Serving's defaults for unset fields (sized for this server)."""
+  """BatchingParameters, validated when built as TF Serving validates them at start-up.
+
+  Unset fields take this server's defaults (sized for 2 cores; TF Serving's own are
+  1000 rows, no timeout, 10 batches, one thread per core). Every field is used:
+  batching.py cites where TF Serving uses each. `thread_pool_name` names the batch
+  threads (TF Serving's default name: shared_batch_scheduler.h).
+  """
   max_batch_size: int = 32
   batch_timeout_micros: int = 1000
   max_enqueued_batches: int = 100
   num_batch_threads: int = 1
+  thread_pool_name: str = "batch_threads"
   allowed_batch_sizes: Tuple[int, ...] = ()
+  pad_variable_length_inputs: bool = False
+  enable_large_batch_splitting: bool = False
+  max_execution_batch_size: Optional[int] = None  # with splitting only; unset = max_batch_size
+
+  def __post_init__(self):
+    object.__setattr__(self, "allowed_batch_sizes", tuple(self.allowed_batch_sizes))
+    problem = _batching_problem(self)
+    if problem:
+      raise ServerConfigError(problem)
+
+  @property
+  def execution_batch_size(self) -> int:
+    """The most rows one execution holds (shared_batch_scheduler.h GetMaxExecutionBatchSize)."""
+    if self.enable_large_batch_splitting and self.max_execution_batch_size is not None:
+      return self.max_execution_batch_size
+    return self.max_batch_size
+
+
+def _batching_problem(config: BatchingConfig) -> Optional[str]:
+  """What TF Serving would refuse, in its words, or None.
+
+  The checks of shared_batch_scheduler.h (SharedBatchScheduler::Create,
+  AddQueueAfterRewritingOptions), bundle_factory_util.cc WrapSessionForBatching
+  (the model server's path) and batching_session.cc CreateBasicBatchingSession.
+  Stricter than TF Serving, each a value TF Serving would accept and then ignore
+  or misuse: max_execution_batch_size without splitting (GetQueueOptions reads
+  it only with splitting), allowed_batch_sizes not increasing (the proto requires
+  it, only the splitting path checks), and with splitting a last allowed size
+  other than max_execution_batch_size (WrapSessionForBatching wants it equal to
+  max_batch_size, CreateBasicBatchingSession to max_execution_batch_size: both
+  hold only if the two are equal; otherwise batches would be padded past the
+  execution size).
+  """
+  if config.num_batch_threads <= 0:
+    return f"num_batch_threads must be positive; was {config.num_batch_threads}"
+  if config.max_batch_size <= 0:
+    return f"max_batch_size must be positive; was {config.max_batch_size}"
+  if config.batch_timeout_micros < 0:
+    return f"batch_timeout_micros must be non-negative; was {config.batch_timeout_micros}"
+  if config.max_enqueued_batches < 0 or (config.max_enqueued_batches == 0
+                                         and config.enable_large_batch_splitting):
+    # Without splitting TF Serving rewrites 0 to 1 (AddQueue); batching.py does the same.
+    return f"max_enqueued_batches must be positive; was {config.max_enqueued_batches}"
+  if config.max_execution_batch_size is not None:
+    if not config.enable_large_batch_splitting:
+      return ("max_execution_batch_size is used only with enable_large_batch_splitting: "
+              "set enable_large_batch_splitting { value: true } or remove it")
+    if config.max_execution_batch_size <= 0:
+      return f"max_execution_batch_size must be positive; was {config.max_execution_batch_size}"
+    if config.max_batch_size < config.max_execution_batch_size:
+      return ("When enable_large_batch_splitting is true, max_batch_size must be greater than "
+              f"or equal to max_execution_batch_size; got {config.max_batch_size} < "
+              f"{config.max_execution_batch_size}")
+  sizes = config.allowed_batch_sizes
+  if sizes:
+    if sizes[0] <= 0 or any(b <= a for a, b in zip(sizes, sizes[1:])):
+      return ("allowed_batch_sizes entries must be positive and monotonically increasing; "
+              f"got {list(sizes)}")
+    if sizes[-1] != config.max_batch_size:
+      return (f"Last entry in allowed_batch_sizes must match max_batch_size; last entry was "
+              f"{sizes[-1]}; expected {config.max_batch_size}")
+    if sizes[-1] != config.execution_batch_size:
+      return ("Last entry in allowed_batch_sizes must be equal to max_execution_batch_size; last "
+              f"entry was {sizes[-1]}; expected {config.execution_batch_size}")
+  return None
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerSettings:
+  """Everything `mnist-tfx serve` starts a server with, parsed and validated once (flags.configure)."""
+  models: Tuple[ModelConfig, ...]
+  host: str = "127.0.0.1"
+  rest_port: int = 8501
+  grpc_port: int = 8500
+  batching: Optional[BatchingConfig] = None  # None: --enable-batching not given
+  poll_seconds: float = 1.0
 
 
 def _validate(models: List[ModelConfig]) -> List[ModelConfig]:
@@ -160,19 +243,19 @@ def parse_batching_parameters(text: str, source: str = "batching parameters") ->
     raise ServerConfigError(f"{source}: Error parsing text-format BatchingParameters: {e}") from None
   defaults = BatchingConfig()
   value = lambda field, default: getattr(params, field).value if params.HasField(field) else default  # noqa: E731
-  config = BatchingConfig(
-      max_batch_size=value("max_batch_size", defaults.max_batch_size),
-      batch_timeout_micros=value("batch_timeout_micros", defaults.batch_timeout_micros),
-      max_enqueued_batches=value("max_enqueued_batches", defaults.max_enqueued_batches),
-      num_batch_threads=value("num_batch_threads", defaults.num_batch_threads),
-      allowed_batch_sizes=tuple(params.allowed_batch_sizes))
-  if config.max_batch_size <= 0 or config.num_batch_threads <= 0:
-    raise ServerConfigError(f"{source}: max_batch_size and num_batch_threads must be positive")
-  if config.allowed_batch_sizes and config.allowed_batch_sizes[-1] != config.max_batch_size:
-    raise ServerConfigError(
-        f"{source}: Last entry in allowed_batch_sizes must match max_batch_size; last entry was "
-        f"{config.allowed_batch_sizes[-1]}; expected {config.max_batch_size}")
-  return config
+  try:
+    return BatchingConfig(
+        max_batch_size=value("max_batch_size", defaults.max_batch_size),
+        batch_timeout_micros=value("batch_timeout_micros", defaults.batch_timeout_micros),
+        max_enqueued_batches=value("max_enqueued_batches", defaults.max_enqueued_batches),
+        num_batch_threads=value("num_batch_threads", defaults.num_batch_threads),
+        thread_pool_name=value("thread_pool_name", defaults.thread_pool_name),
+        allowed_batch_sizes=tuple(params.allowed_batch_sizes),
+        pad_variable_length_inputs=params.pad_variable_length_inputs,
+        enable_large_batch_splitting=value("enable_large_batch_splitting", False),
+        max_execution_batch_size=value("max_execution_batch_size", None))
+  except ServerConfigError as e:
+    raise ServerConfigError(f"{source}: {e}") from None
 
 
 def load_batching_parameters(path: Optional[str]) -> BatchingConfig:

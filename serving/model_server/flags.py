@@ -21,11 +21,16 @@ def add_arguments(parser) -> None:
   parser.add_argument("--batching-parameters-file",
                       help="TF Serving BatchingParameters text file (with --enable-batching)")
   parser.add_argument("--file-system-poll-wait-seconds", type=float, default=1.0,
-                      help="how often to look for new versions (default 1)")
+                      help="how often to look for new versions (default 1; 0 = only at start, as "
+                      "TF Serving's --file_system_poll_wait_seconds)")
 
 
 def configure(args):
-  """(models, batching config) from the parsed flags; ServerConfigError (one line) if unusable."""
+  """The server's settings from the parsed flags, config files read and validated once.
+
+  A config.ServerSettings that server.run starts from; ServerConfigError (one line)
+  if unusable, before TensorFlow loads.
+  """
   import os  # pylint: disable=import-outside-toplevel
   from serving.model_server import config as server_config  # pylint: disable=import-outside-toplevel
   if bool(args.model_config_file) == bool(args.model_base_path):
@@ -39,11 +44,16 @@ def configure(args):
   if args.batching_parameters_file and not args.enable_batching:
     raise server_config.ServerConfigError(
         "--batching-parameters-file is set without setting --enable-batching")
+  if args.file_system_poll_wait_seconds < 0:
+    raise server_config.ServerConfigError(
+        f"--file-system-poll-wait-seconds {args.file_system_poll_wait_seconds}: must be >= 0")
   if args.model_config_file:
     models = server_config.load_model_config(args.model_config_file)
   else:
     name = args.model_name or os.path.basename(os.path.normpath(args.model_base_path))
     models = server_config.single_model(name, args.model_base_path)
-  batching_config = (server_config.load_batching_parameters(args.batching_parameters_file)
-                     if args.enable_batching else None)
-  return models, batching_config
+  batching = (server_config.load_batching_parameters(args.batching_parameters_file)
+              if args.enable_batching else None)
+  return server_config.ServerSettings(
+      models=tuple(models), host=args.host, rest_port=args.rest_port, grpc_port=args.grpc_port,
+      batching=batching, poll_seconds=args.file_system_poll_wait_seconds)

@@ -89,16 +89,21 @@ def _call(signature: Signature, feeds: Mapping[str, object]) -> Dict[str, np.nda
   return {k: v.numpy() for k, v in outputs.items()}
 
 
+def signature_key(name: str) -> str:
+  """The signature a request names; empty is the default one, as every TF Serving API reads it."""
+  return name or conventions.DEFAULT_SIGNATURE
+
+
 def predict(servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray],
-            output_filter: Sequence[str] = (), grpc_api: bool = False) -> Dict[str, np.ndarray]:
-  """predict_util.cc RunPredict; `grpc_api` picks gRPC's status for an unknown signature."""
-  name = signature_name or conventions.DEFAULT_SIGNATURE
-  if grpc_api:
-    missing = errors.ServingError(errors.grpc.StatusCode.FAILED_PRECONDITION,
-                                  f'Serving signature key "{name}" not found.')
-  else:
-    missing = errors.invalid(f'Serving signature name: "{name}" not found in signature def')
-  signature = servable.signature_or(name, missing)
+            output_filter: Sequence[str] = ()) -> Dict[str, np.ndarray]:
+  """predict_util.cc RunPredict, for every transport.
+
+  An unknown signature is RunPredict's FAILED_PRECONDITION; the REST handler looks
+  the signature up itself first and answers its own 400 (http_rest_api_handler.cc).
+  """
+  name = signature_key(signature_name)
+  signature = servable.signature_or(name, errors.ServingError(
+      errors.grpc.StatusCode.FAILED_PRECONDITION, f'Serving signature key "{name}" not found.'))
   expected = set(signature.definition.inputs)
   sent = set(inputs)
   if sent != expected:
@@ -122,7 +127,7 @@ def predict(servable: Servable, signature_name: str, inputs: Mapping[str, np.nda
 
 
 def _examples_signature(servable: Servable, name: str, kind: str) -> Signature:
-  name = name or conventions.DEFAULT_SIGNATURE
+  name = signature_key(name)
   signature = servable.signature_or(name, errors.invalid(f"No signature was found with the name: {name}"))
   definition = signature.definition
   if len(definition.inputs) != 1:
@@ -187,3 +192,26 @@ def regress(servable: Servable, signature_name: str, serialized: Sequence[bytes]
   if output.dtype != np.float32:
     raise errors.invalid(f"Expected output Tensor of DT_FLOAT.  Got: {tf.as_dtype(output.dtype).name}")
   return [float(v) for v in output.reshape(-1)]
+
+
+def multi_inference(servable: Servable, tasks: Sequence[Tuple[str, str]],
+                    serialized: Sequence[bytes]) -> List[Tuple[str, str, list]]:
+  """multi_inference.cc: (signature, method name, results) per (signature name, method name) task.
+
+  Shared by the gRPC MultiInference call and warmup replay, so both accept the same
+  method names and refuse the same duplicates.
+  """
+  out, seen = [], set()
+  for signature_name, method_name in tasks:
+    name = signature_key(signature_name)
+    if name in seen:
+      raise errors.invalid(f"Duplicate evaluation of signature: {name}")
+    seen.add(name)
+    if method_name == conventions.CLASSIFY_METHOD_NAME:
+      out.append((name, method_name, classify(servable, name, serialized)))
+    elif method_name == conventions.REGRESS_METHOD_NAME:
+      out.append((name, method_name, regress(servable, name, serialized)))
+    else:
+      raise errors.ServingError(errors.grpc.StatusCode.UNIMPLEMENTED,
+                                f"Unsupported signature method_name: {method_name}")
+  return out

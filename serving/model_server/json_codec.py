@@ -19,7 +19,19 @@ import tensorflow as tf
 
 from serving.model_server import errors
 
-_DECODER = json.JSONDecoder()
+
+def _json_int(text: str):
+  """An integer as rapidjson types it: int64/uint64 if it fits, else a double (too big: an error)."""
+  value = int(text)
+  if -2**63 <= value < 2**64:
+    return value
+  number = float(text)
+  if math.isinf(number):
+    raise ValueError(text)
+  return number
+
+
+_DECODER = json.JSONDecoder(parse_int=_json_int)
 
 
 def _debug(value: Any) -> str:
@@ -40,6 +52,8 @@ def parse_body(body: bytes) -> Dict[str, Any]:
     value, _ = _DECODER.raw_decode(stripped)
   except json.JSONDecodeError as e:
     raise errors.invalid(f"JSON Parse error: {e.msg} at offset: {e.pos + len(text) - len(stripped)}") from None
+  except ValueError:  # _json_int's, or int()'s limit on digits
+    raise errors.invalid("JSON Parse error: Number too big to be stored in double") from None
   if not isinstance(value, dict):
     raise errors.invalid(f"JSON Value: {_debug(value)} Is not object")
   return value
@@ -154,8 +168,7 @@ def to_array(value: Any, dtype: tf.DType) -> np.ndarray:
     except ValueError:
       array = None
     if array is not None and array.dtype.kind in kinds and array.ndim == len(_shape(value)):
-      if array.dtype.kind != "b" or dtype == tf.bool:
-        return array.astype(np_dtype, copy=False)
+      return array.astype(np_dtype, copy=False)  # kind "b" is in `kinds` only for tf.bool
   shape = _shape(value)
   flat: List[Any] = []
   _flatten(value, shape, 0, dtype, flat)
@@ -259,7 +272,7 @@ def write_decimal(value: float, is_f32: bool) -> str:
   back = float(np.float32(text)) if is_f32 else float(text)
   if back != value:
     text = "%.9g" % value if is_f32 else "%.17g" % value
-  if "." not in text and "e" not in text and "n" not in text:
+  if "." not in text and "e" not in text:  # NaN and infinities returned above
     text += ".0"
   return text
 
@@ -336,9 +349,9 @@ def _feature(name: str, value: Any) -> tf.train.Feature:
   for item in values:
     if isinstance(item, str) or _is_b64(item):
       this = "bytes"
-    elif isinstance(item, bool) or (isinstance(item, int) and not isinstance(item, float)):
+    elif isinstance(item, int):  # bool too; parse_body's integers fit in 64 bits (_json_int)
       this = "int64"
-      if not isinstance(item, bool) and item > 2**63 - 1:
+      if item > 2**63 - 1:
         raise errors.invalid(f"Feature: {name} has uint64_t element. Only int64_t is supported.")
     elif isinstance(item, float):
       this = "float"
@@ -382,14 +395,13 @@ def examples(body: Mapping[str, Any]) -> List[bytes]:
 
 
 def classify_response(results) -> str:
-  if not results:
-    raise errors.invalid("Cannot convert empty ClassificationResults to JSON")
+  """json_tensor.cc MakeJsonFromClassificationResult. Its check for empty results cannot fire
+  here: examples() refuses an empty list and inference.classify answers one row per example."""
   rows = ["[" + ", ".join(f"[{json.dumps(label or '')}, {write_decimal(score or 0.0, True)}]"
                           for label, score in classes) + "]" for classes in results]
   return '{"results": [' + ", ".join(rows) + "]}"
 
 
 def regress_response(values) -> str:
-  if not values:
-    raise errors.invalid("Cannot convert empty RegressionResults to JSON")
+  """MakeJsonFromRegressionResult; never empty, as for classify_response."""
   return '{"results": [' + ", ".join(write_decimal(v, True) for v in values) + "]}"

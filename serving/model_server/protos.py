@@ -1,6 +1,6 @@
 """TF Serving's gRPC messages: TensorProtos in and out, and the warmup replay built on them."""
 
-from typing import Dict, List, Mapping
+from typing import Dict, List, Mapping, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -54,6 +54,11 @@ def serialized_examples(model_input) -> List[bytes]:
   raise errors.invalid("Input is empty.")
 
 
+def multi_inference_tasks(request) -> List[Tuple[str, str]]:
+  """A MultiInferenceRequest's (signature name, method name) per task, for inference.multi_inference."""
+  return [(task.model_spec.signature_name, task.method_name) for task in request.tasks]
+
+
 def replay_warmup(servable: inference.Servable, logs: List) -> None:
   """Runs each warmup record against the servable; any error fails the load (saved_model_warmup.cc)."""
   for count, log in enumerate(logs, start=1):
@@ -64,7 +69,7 @@ def replay_warmup(servable: inference.Servable, logs: List) -> None:
     if kind == "predict_log":
       request = log.predict_log.request
       inference.predict(servable, request.model_spec.signature_name, input_arrays(request.inputs),
-                        list(request.output_filter), grpc_api=True)
+                        list(request.output_filter))
     elif kind == "classify_log":
       request = log.classify_log.request
       inference.classify(servable, request.model_spec.signature_name, serialized_examples(request.input))
@@ -73,9 +78,8 @@ def replay_warmup(servable: inference.Servable, logs: List) -> None:
       inference.regress(servable, request.model_spec.signature_name, serialized_examples(request.input))
     elif kind == "multi_inference_log":
       request = log.multi_inference_log.request
-      for task in request.tasks:
-        run = inference.classify if task.method_name.endswith("classify") else inference.regress
-        run(servable, task.model_spec.signature_name, serialized_examples(request.input))
+      inference.multi_inference(servable, multi_inference_tasks(request),
+                                serialized_examples(request.input))
     elif kind is not None:
       number = log.DESCRIPTOR.fields_by_name[kind].number
       raise errors.ServingError(errors.grpc.StatusCode.UNIMPLEMENTED,

@@ -9,6 +9,7 @@ model with versions on disk has finished its first load, and it binds
 
 import concurrent.futures
 import contextlib
+import errno
 import logging
 import signal
 import socket
@@ -36,45 +37,62 @@ class ModelServer:
                poll_seconds: float = 1.0, load_timeout: float = 300.0, grpc_workers: int = 16):
     self.host, self.poll_seconds, self.load_timeout = host, poll_seconds, load_timeout
     self.manager = manager.ModelManager(models, warmup=protos.replay_warmup)
-    self.batcher = batching.Batcher(batching_config) if batching_config else None
+    self.batching_config = batching_config
+    self.batcher: Optional[batching.Batcher] = None
     self._rest_port, self._grpc_port, self._grpc_workers = rest_port, grpc_port, grpc_workers
     self._stop = threading.Event()
     self._threads: List[threading.Thread] = []
     self._uvicorn: Optional[uvicorn.Server] = None
     self._grpc: Optional[grpc.Server] = None
+    self._rest_api: Optional[rest.RestApi] = None
     self.rest_port = self.grpc_port = None
 
+  @classmethod
+  def from_settings(cls, settings: server_config.ServerSettings) -> "ModelServer":
+    return cls(list(settings.models), host=settings.host, rest_port=settings.rest_port,
+               grpc_port=settings.grpc_port, batching_config=settings.batching,
+               poll_seconds=settings.poll_seconds)
+
   def start(self) -> "ModelServer":
+    """Loads, binds both ports, then starts threads: a port that is taken is an OSError
+    with nothing left running (TF Serving also opens its ports only after the first load)."""
     self.manager.wait_until_loaded(self.load_timeout)
-    poller = threading.Thread(target=self._poll_loop, name="version-poller", daemon=True)
-    poller.start()
-    self._threads.append(poller)
-    self._grpc = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=self._grpc_workers),
-                             options=_GRPC_OPTIONS)
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        grpc_service.PredictionService(self.manager, self.batcher), self._grpc)
-    model_service_pb2_grpc.add_ModelServiceServicer_to_server(
-        grpc_service.ModelService(self.manager), self._grpc)
-    self.grpc_port = self._grpc.add_insecure_port(f"{self.host}:{self._grpc_port}")
-    if not self.grpc_port:
-      raise OSError(f"cannot listen on {self.host}:{self._grpc_port} (gRPC)")
-    self._grpc.start()
-    sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((self.host, self._rest_port))
-    self.rest_port = sock.getsockname()[1]
-    api = rest.RestApi(self.manager, self.batcher)
-    self._uvicorn = uvicorn.Server(uvicorn.Config(
-        api.app, loop="uvloop", http="httptools", log_level="warning", access_log=False,
-        lifespan="off", timeout_keep_alive=60))
-    thread = threading.Thread(target=self._uvicorn.run, kwargs={"sockets": [sock]},
-                              name="rest", daemon=True)
+    try:
+      self._grpc = grpc.server(concurrent.futures.ThreadPoolExecutor(
+          max_workers=self._grpc_workers, thread_name_prefix="grpc"), options=_GRPC_OPTIONS)
+      self.grpc_port = _add_port(self._grpc, self.host, self._grpc_port)
+      sock = _bind(self.host, self._rest_port)
+    except BaseException:
+      self.stop()
+      raise
+    try:
+      self.rest_port = sock.getsockname()[1]
+      self.batcher = batching.Batcher(self.batching_config) if self.batching_config else None
+      prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+          grpc_service.PredictionService(self.manager, self.batcher), self._grpc)
+      model_service_pb2_grpc.add_ModelServiceServicer_to_server(
+          grpc_service.ModelService(self.manager), self._grpc)
+      self._grpc.start()
+      self._rest_api = rest.RestApi(self.manager, self.batcher)
+      self._uvicorn = uvicorn.Server(uvicorn.Config(
+          self._rest_api.app, loop="uvloop", http="httptools", log_level="warning",
+          access_log=False, lifespan="off", timeout_keep_alive=60))
+      self._start_thread("rest", self._uvicorn.run, sockets=[sock])
+      if self.poll_seconds > 0:  # 0: the start-up load was the one poll, as in TF Serving
+        self._start_thread("version-poller", self._poll_loop)
+      deadline = time.monotonic() + 30
+      while not self._uvicorn.started and time.monotonic() < deadline:
+        time.sleep(0.005)
+    except BaseException:
+      sock.close()
+      self.stop()
+      raise
+    return self
+
+  def _start_thread(self, name: str, target, **kwargs) -> None:
+    thread = threading.Thread(target=target, kwargs=kwargs, name=name, daemon=True)
     thread.start()
     self._threads.append(thread)
-    deadline = time.monotonic() + 30
-    while not self._uvicorn.started and time.monotonic() < deadline:
-      time.sleep(0.005)
-    return self
 
   def _poll_loop(self) -> None:
     while not self._stop.wait(self.poll_seconds):
@@ -84,21 +102,47 @@ class ModelServer:
         logging.getLogger("mnist_tfx.model_server").exception("version poll failed")
 
   def stop(self) -> None:
+    """Stops whatever start() got to; safe to call after a failed start() and twice."""
     self._stop.set()
     if self._uvicorn:
       self._uvicorn.should_exit = True
     if self._grpc:
       self._grpc.stop(grace=1).wait()
-    if self.batcher:
-      self.batcher.stop()
     for thread in self._threads:
       thread.join(timeout=10)
+    if self._rest_api:
+      self._rest_api.close()
+    if self.batcher:
+      self.batcher.stop()
 
   def __enter__(self) -> "ModelServer":
     return self.start()
 
   def __exit__(self, *exc) -> None:
     self.stop()
+
+
+def _add_port(server: grpc.Server, host: str, port: int) -> int:
+  """Binds the gRPC port now (grpcio returns 0 or raises RuntimeError when it cannot)."""
+  try:
+    bound = server.add_insecure_port(f"{host}:{port}")
+  except RuntimeError:
+    bound = 0
+  if not bound:
+    raise OSError(errno.EADDRINUSE, f"cannot listen on {host}:{port} (gRPC): "
+                  "the address is in use or not this machine's")
+  return bound
+
+
+def _bind(host: str, port: int) -> socket.socket:
+  sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+  sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+  try:
+    sock.bind((host, port))
+  except OSError as e:
+    sock.close()
+    raise OSError(e.errno, f"cannot listen on {host}:{port} (REST): {e.strerror}") from None
+  return sock
 
 
 @contextlib.contextmanager
@@ -111,17 +155,13 @@ def serve_single_model(name: str, base_path: str, host: str = DEFAULT_HOST) -> I
 
 # --- `mnist-tfx serve` --------------------------------------------------------------------------
 
-def run(args, out: TextIO) -> int:
-  """Serves until SIGINT/SIGTERM; returns the exit code."""
-  models, batching_config = flags.configure(args)
+def run(settings: server_config.ServerSettings, out: TextIO) -> int:
+  """Serves `settings` (flags.configure's) until SIGINT/SIGTERM; returns the exit code."""
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
   stopped = threading.Event()
   for sig in (signal.SIGINT, signal.SIGTERM):
     signal.signal(sig, lambda *_: stopped.set())
-  server = ModelServer(models, host=args.host, rest_port=args.rest_port, grpc_port=args.grpc_port,
-                       batching_config=batching_config,
-                       poll_seconds=args.file_system_poll_wait_seconds)
-  server.start()
+  server = ModelServer.from_settings(settings).start()
   try:
     serving = []
     for name in server.manager.names:
@@ -132,9 +172,9 @@ def run(args, out: TextIO) -> int:
       available = [str(v) for v, state in versions if state == "AVAILABLE"]
       serving.append(f"{name} ({'versions ' + ', '.join(available) if available else 'no version yet'})")
     out.write(f"serving {'; '.join(serving)}\n"
-              f"REST http://{args.host}:{server.rest_port}/v1/models/<name>  "
-              f"gRPC {args.host}:{server.grpc_port}"
-              f"{'  batching on' if batching_config else ''}  (Ctrl-C stops)\n")
+              f"REST http://{settings.host}:{server.rest_port}/v1/models/<name>  "
+              f"gRPC {settings.host}:{server.grpc_port}"
+              f"{'  batching on' if settings.batching else ''}  (Ctrl-C stops)\n")
     out.flush()
     stopped.wait()
   finally:

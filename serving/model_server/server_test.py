@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import shutil
+import socket
 import threading
 import time
 
@@ -67,6 +68,35 @@ class _Model(tf.Module):
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
   def echo(self, text):
     return {"text_bytes": text, "length": tf.strings.length(text)}
+
+
+class _Probe(tf.Module):
+  """Signatures that show what the server did: a CPU-bound spin, and the batch size each row ran in."""
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.int64, name="n")])
+  def spin(self, n):
+    def body(i, acc):
+      return i + 1, acc + tf.reduce_sum(tf.sin(tf.range(64, dtype=tf.float32) + acc))
+    _, acc = tf.while_loop(lambda i, acc: i < n[0], body, (tf.constant(0, tf.int64), tf.constant(0.0)))
+    return {"acc": tf.fill(tf.shape(n), acc)}
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+  def rows(self, x):
+    return {"y": x * 2, "executed": tf.fill(tf.shape(x), tf.shape(x)[0])}
+
+  @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="x")])
+  def ragged(self, x):
+    return {"y": x, "executed": tf.fill(tf.shape(x)[:1], tf.shape(x)[0])}
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory):
+  """A base path whose version 1 has _Probe's signatures."""
+  base = str(tmp_path_factory.mktemp("probe"))
+  module = _Probe()
+  tf.saved_model.save(module, os.path.join(base, "1"), signatures={
+      "spin": module.spin, "rows": module.rows, "ragged": module.ragged})
+  return config.single_model("probe", base)
 
 
 def _save(base, version, scale, warmup_logs=None):
@@ -222,6 +252,11 @@ def test_classify_and_regress_with_context(toy):
      "'examples' value is an empty array"),
     ("/v1/models/toy:classify", {"signature_name": "classification", "examples": [{"image": [1, 2.5]}]},
      400, "Unexpected element type in feature: image expecting type: int64"),
+    # integers beyond 64 bits are doubles to rapidjson; beyond a double, a parse error
+    ("/v1/models/toy:classify", '{"examples": [{"image": [1, 0, 0, 100000000000000000000000]}]}', 400,
+     "Unexpected element type in feature: image expecting type: int64"),
+    ("/v1/models/toy:predict", '{"signature_name": "times", "instances": [1%s]}' % ("0" * 400), 400,
+     "JSON Parse error: Number too big to be stored in double"),
 ])
 def test_errors_are_tf_servings(toy, path, body, status, message):
   reply = _post(toy, path, body)
@@ -440,3 +475,145 @@ def test_config_file_policies_labels_and_errors(tmp_path, base):
       config.parse_model_config(bad)
   with pytest.raises(config.ServerConfigError, match="Last entry in allowed_batch_sizes must match"):
     config.parse_batching_parameters("max_batch_size { value: 16 } allowed_batch_sizes: 8")
+
+
+# --- serving off the event loop, start-up, batching semantics ----------------------------------
+
+def _timed_spin(s, n):
+  started = time.perf_counter()
+  reply = _post(s, "/v1/models/probe:predict", {"signature_name": "spin", "instances": [n]})
+  assert reply.status_code == 200, reply.text
+  return started, time.perf_counter()
+
+
+def test_status_is_answered_while_a_slow_predict_runs(probe):
+  """Inference runs on worker threads: the event loop answers status meanwhile (the old
+  handler ran TensorFlow on the loop, so status waited for the whole predict)."""
+  with server.ModelServer(probe, rest_port=0, grpc_port=0) as s:
+    n = 1000
+    while True:  # a predict of about two seconds on whatever CPU runs this
+      started, ended = _timed_spin(s, n)
+      if ended - started >= 0.25:
+        break
+      n *= 4
+    n = int(n * 2.0 / (ended - started))
+    spin = {}
+    thread = threading.Thread(target=lambda: spin.update(zip(("started", "ended"), _timed_spin(s, n))))
+    thread.start()
+    time.sleep(0.5)  # the predict is running by now (a quarter of its expected time)
+    asked = time.perf_counter()
+    status = requests.get(_url(s, "/v1/models/probe"))
+    answered = time.perf_counter()
+    thread.join()
+  assert status.status_code == 200
+  duration = spin["ended"] - spin["started"]
+  assert answered < spin["ended"], "status waited for the predict to finish"
+  assert answered - asked < duration / 4, (answered - asked, duration)
+
+
+def test_a_taken_port_is_an_oserror_and_leaves_no_thread_running(probe):
+  taken = socket.socket()
+  taken.bind(("127.0.0.1", 0))
+  taken.listen()
+  port = taken.getsockname()[1]
+  before = set(threading.enumerate())
+  try:
+    for ports, which in (({"grpc_port": port, "rest_port": 0}, "gRPC"),
+                         ({"rest_port": port, "grpc_port": 0}, "REST")):
+      s = server.ModelServer(probe, batching_config=config.BatchingConfig(), poll_seconds=0.05, **ports)
+      with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{port} \\({which}\\)"):
+        s.start()
+  finally:
+    taken.close()
+  left = [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
+  assert left == []
+
+
+def _rows_request(signature, x):
+  request = predict_pb2.PredictRequest()
+  request.model_spec.name = "probe"
+  request.model_spec.signature_name = signature
+  request.inputs["x"].CopyFrom(tf.make_tensor_proto(np.array(x, np.float32)))
+  return request
+
+
+def _predict_outputs(s, request):
+  predict, _ = _stub(s)
+  response = predict.Predict(request)
+  return {k: tf.make_ndarray(v) for k, v in response.outputs.items()}
+
+
+def test_batches_are_padded_to_the_lowest_allowed_size(probe):
+  batching = config.BatchingConfig(max_batch_size=8, allowed_batch_sizes=(2, 4, 8),
+                                   batch_timeout_micros=0)
+  with server.ModelServer(probe, rest_port=0, grpc_port=0, batching_config=batching) as s:
+    three = _predict_outputs(s, _rows_request("rows", [1, 2, 3]))
+    one = _predict_outputs(s, _rows_request("rows", [5]))
+  assert three["y"].tolist() == [2, 4, 6] and three["executed"].tolist() == [4, 4, 4]
+  assert one["y"].tolist() == [10] and one["executed"].tolist() == [2]
+
+
+def test_large_batch_splitting_executes_at_most_max_execution_batch_size(probe):
+  x = [float(i) for i in range(10)]
+  with server.ModelServer(probe, rest_port=0, grpc_port=0) as plain:
+    unbatched = _predict_outputs(plain, _rows_request("rows", x))
+  batching = config.BatchingConfig(max_batch_size=16, enable_large_batch_splitting=True,
+                                   max_execution_batch_size=4, batch_timeout_micros=0)
+  with server.ModelServer(probe, rest_port=0, grpc_port=0, batching_config=batching) as s:
+    split = _predict_outputs(s, _rows_request("rows", x))
+    predict, _ = _stub(s)
+    with pytest.raises(grpc.RpcError) as error:
+      predict.Predict(_rows_request("rows", [0.0] * 17))
+  assert unbatched["executed"].tolist() == [10] * 10
+  assert split["executed"].tolist() == [4] * 8 + [2] * 2  # input_split_metadata.cc: 4, 4, 2
+  np.testing.assert_array_equal(split["y"], unbatched["y"])
+  assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+  assert error.value.details() == "Task size 17 is larger than maximum input batch size 16"
+
+
+def test_variable_length_inputs_are_padded_with_their_first_element(probe):
+  batching = config.BatchingConfig(max_batch_size=2, batch_timeout_micros=5_000_000,
+                                   pad_variable_length_inputs=True)
+  results = {}
+  with server.ModelServer(probe, rest_port=0, grpc_port=0, batching_config=batching) as s:
+    calls = [threading.Thread(target=lambda k=k, x=x: results.update({k: _predict_outputs(
+        s, _rows_request("ragged", x))})) for k, x in (("short", [[1, 2]]), ("long", [[5, 6, 7]]))]
+    for call in calls:
+      call.start()
+    for call in calls:
+      call.join()
+  assert results["short"]["y"].tolist() == [[1, 2, 1]]  # batching_util.cc AddPadding
+  assert results["long"]["y"].tolist() == [[5, 6, 7]]
+  assert results["short"]["executed"].tolist() == results["long"]["executed"].tolist() == [2]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("max_batch_size { value: 8 } max_execution_batch_size { value: 4 }",
+     "max_execution_batch_size is used only with enable_large_batch_splitting"),
+    ("max_batch_size { value: 4 } enable_large_batch_splitting { value: true } "
+     "max_execution_batch_size { value: 8 }", "must be greater than or equal to max_execution_batch_size"),
+    ("max_batch_size { value: 8 } allowed_batch_sizes: 4 allowed_batch_sizes: 2 allowed_batch_sizes: 8",
+     "monotonically increasing"),
+    ("max_batch_size { value: 8 } enable_large_batch_splitting { value: true } "
+     "max_execution_batch_size { value: 4 } allowed_batch_sizes: 2 allowed_batch_sizes: 8",
+     "Last entry in allowed_batch_sizes must be equal to max_execution_batch_size"),
+    ("num_batch_threads { value: 0 }", "num_batch_threads must be positive; was 0"),
+    ("batch_timeout_micros { value: -1 }", "batch_timeout_micros must be non-negative"),
+    ("enable_large_batch_splitting { value: true } max_enqueued_batches { value: 0 }",
+     "max_enqueued_batches must be positive; was 0"),
+])
+def test_batching_parameters_tf_serving_refuses_are_one_line_errors(text, message):
+  with pytest.raises(config.ServerConfigError) as error:
+    config.parse_batching_parameters(text, source="b.txt")
+  assert str(error.value).startswith("b.txt: ") and message in str(error.value)
+  assert "\n" not in str(error.value)
+
+
+def test_every_batching_field_reaches_the_config():
+  parsed = config.parse_batching_parameters(
+      'max_batch_size { value: 8 } thread_pool_name { value: "pool" } allowed_batch_sizes: 4 '
+      "allowed_batch_sizes: 8 pad_variable_length_inputs: true enable_large_batch_splitting "
+      "{ value: true } max_execution_batch_size { value: 8 }")
+  assert (parsed.thread_pool_name, parsed.allowed_batch_sizes, parsed.pad_variable_length_inputs,
+          parsed.enable_large_batch_splitting, parsed.execution_batch_size) == (
+              "pool", (4, 8), True, True, 8)

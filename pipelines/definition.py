@@ -117,6 +117,10 @@ class PipelineDefinition(abc.ABC):
   models: Sequence[str]
   default_model: str
   headline_metric: str  # the Evaluator's metric `mnist-tfx runs` shows per run
+  label_key: str  # the feature the model learns to predict (absent from served requests)
+  # The serving_default output holding the predicted class, for classifiers: `mnist-tfx
+  # monitor` compares its distribution with the training labels'. None: not a classifier.
+  class_output: Optional[str] = None
   options: Sequence[Option] = ()
 
   def pipeline_name(self, model: str) -> str:

@@ -79,6 +79,8 @@ class MnistDefinition(PipelineDefinition):
   models = recipes.MODEL_NAMES
   default_model = "softmax"
   headline_metric = "sparse_categorical_accuracy"  # the gate's metric (eval_config)
+  label_key = contract.LABEL_KEY
+  class_output = contract.OUTPUT_CLASSES
   options = (
       Option("--data-dir", str, None, "directory with the four MNIST IDX files (default: "
              "../shared/data/mnist beside the checkout if present, else tensorflow-datasets)",

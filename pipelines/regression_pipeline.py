@@ -63,6 +63,7 @@ class RegressionDefinition(PipelineDefinition):
   models = recipes.MODEL_NAMES
   default_model = "linear"
   headline_metric = "within_tolerance"  # the tutorial's own accuracy (models/regression/metrics.py)
+  label_key = contract.Y_KEY
   # The generator's own defaults (GeneratorConfig) are the flags' defaults.
   options = (
       Option("--examples", int, GeneratorConfig.num_examples, "examples to generate", metavar="N"),

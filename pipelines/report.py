@@ -295,7 +295,7 @@ def push_section(run: run_view.Run) -> str:
 
 # --- the page -----------------------------------------------------------------------------------
 
-_STYLE = """body{font-family:sans-serif;max-width:1150px;margin:1em auto;color:#222}
+STYLE = """body{font-family:sans-serif;max-width:1150px;margin:1em auto;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;font-size:13px}
 th{background:#eee}code{font-size:12px;word-break:break-all}img{max-width:100%}h2{border-bottom:2px solid #468}
 figure{margin:.5em 0}figcaption{font-size:13px;color:#555}"""
@@ -311,7 +311,7 @@ def render(run: run_view.Run, definition=None) -> str:
                  for name in SECTIONS)
   title = escape(f"{run.pipeline} run {run.run_id}")
   return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-          f"<style>{_STYLE}</style></head><body><h1>{title}</h1>{body}</body></html>")
+          f"<style>{STYLE}</style></head><body><h1>{title}</h1>{body}</body></html>")
 
 
 def find_run(connection_config, run_id: str = "latest") -> run_view.Run:

@@ -5,7 +5,7 @@ imports its handler (runners/handler/*, the work) only when the command runs, so
 stays light. runners/cli.py builds the parser from COMMANDS and takes the one error path.
 """
 
-from runners.commands import (compile as compile_command, lineage, predict, report, run, runs,
-                              serve)
+from runners.commands import (compile as compile_command, lineage, monitor, predict, report, run,
+                              runs, serve)
 
-COMMANDS = (run, compile_command, serve, predict, runs, lineage, report)
+COMMANDS = (run, compile_command, serve, predict, monitor, runs, lineage, report)

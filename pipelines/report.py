@@ -26,7 +26,6 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from models.recipe import RECIPE_KEY
 from pipelines import nodes, run_view
 
 SECTIONS = ("Run", "Data", "Training", "Evaluation", "Push")  # the page's headings, in order
@@ -146,15 +145,8 @@ def distribution_figure(stats, feature: str, value_feature: Optional[str], label
 # --- the generic sections ---------------------------------------------------------------------
 
 def _recipe(run: run_view.Run) -> str:
-  trainer = run.step(nodes.TRAINER)
-  text = trainer.property("custom_config") if trainer else None
-  if not text:
-    return ""
-  try:  # {"recipe": "<recipe JSON>"}: show the recipe's fields, not nested escapes
-    fields = json.loads(json.loads(text)[RECIPE_KEY])
-    return ", ".join(f"{k}={v}" for k, v in sorted(fields.items()))
-  except (ValueError, KeyError, TypeError):
-    return text
+  recipe = run.recipe
+  return ", ".join(f"{k}={v}" for k, v in sorted(recipe.items())) if recipe else ""
 
 
 def run_section(run: run_view.Run) -> str:

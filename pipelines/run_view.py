@@ -27,6 +27,7 @@ from components import gate_result
 from components.baseline_evaluator import FAILED_THRESHOLDS, METRIC_PREFIX
 from components.infra_validator import MESSAGE_KEY as INFRA_MESSAGE
 from components.served_baseline import SERVED_VERSION
+from models.recipe import RECIPE_KEY
 from pipelines import nodes
 
 _OUTPUTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
@@ -194,6 +195,16 @@ class Run:
     """Whether the Evaluator compared the candidate with the served model (a present baseline)."""
     baseline = self.inputs.get((nodes.EVALUATOR, BASELINE_MODEL_KEY), [])
     return any(custom(a, gate_result.BASELINE_PRESENT) for a in baseline)
+
+  @property
+  def recipe(self) -> Optional[Dict[str, Any]]:
+    """The training recipe the Trainer ran with (its custom_config's recipe JSON), or None."""
+    trainer = self.step(nodes.TRAINER)
+    text = trainer.property("custom_config") if trainer else None
+    try:  # {"recipe": "<recipe JSON>"}
+      return json.loads(json.loads(text)[RECIPE_KEY]) if text else None
+    except (ValueError, KeyError, TypeError):
+      return None
 
   @property
   def source(self) -> str:

@@ -3,7 +3,7 @@
 TFX's InfraValidator starts TF Serving's Docker image, loads the candidate, sends
 canary requests and writes an `InfraBlessing` that the Pusher requires. There is
 no Docker engine here (nor in many CI runners), so this component loads the
-candidate into the project's TF Serving-compatible server (serving/server/) on
+candidate into the project's TF Serving-compatible server (serving/model_server/) on
 loopback, in the executor's own process, and talks to it over TF Serving's gRPC
 API exactly as InfraValidator talks to TF Serving: ModelService.GetModelStatus
 until AVAILABLE (which includes replaying the model's warmup requests), then the

@@ -5,7 +5,8 @@ imports its handler (runners/handler/*, the work) only when the command runs, so
 stays light. runners/cli.py builds the parser from COMMANDS and takes the one error path.
 """
 
-from runners.commands import (compile as compile_command, lineage, monitor, predict, report, run,
-                              runs, serve)
+from runners.commands import (compile as compile_command, lineage, models, monitor, predict, promote,
+                              report, rollback, run, runs, serve)
 
-COMMANDS = (run, compile_command, serve, predict, monitor, runs, lineage, report)
+COMMANDS = (run, compile_command, serve, predict, monitor, models, promote, rollback, runs, lineage,
+            report)

@@ -1,11 +1,10 @@
 """`mnist-tfx runs` and `mnist-tfx lineage`: projections of the run view, ML Metadata only."""
 
 import datetime
-import json
-from typing import Iterable, Optional
+from typing import Optional
 
 from runners.errors import UserError
-from runners.handler import metadata_store
+from runners.handler import listing, metadata_store
 
 
 def _pipeline_names(pipeline: Optional[str], model: Optional[str]):
@@ -27,33 +26,23 @@ def _pipeline_names(pipeline: Optional[str], model: Optional[str]):
   return {pipeline}  # a TFX pipeline name, as the table shows it
 
 
+RUNS_HEADER = ("run", "started (UTC)", "pipeline", "accuracy", "blessed", "version", "seconds",
+               "status")
+
+
 def runs(args, terminal) -> int:
+  """Each run's headline metric is the one its definition names (accuracy, for the tutorials:
+  the classifier's, or the regression's fraction within tolerance)."""
   names = _pipeline_names(args.pipeline, args.model)
   found = [r for r in metadata_store.view(args).runs() if names is None or r.pipeline in names]
-  if args.json:
-    json.dump([r.record() for r in found], terminal.out, indent=2)
-    terminal.out.write("\n")
-  elif not found:
-    terminal.out.write("no runs recorded\n")
-  else:
-    terminal.out.write(format_runs(found) + "\n")
+  listing.emit(terminal, found, args.json, lambda r: r.record(), _row, RUNS_HEADER, "no runs recorded")
   return 0
 
 
-def format_runs(found: Iterable) -> str:
-  """The table: each run's headline metric is the one its definition names (accuracy, for
-  the tutorials: the classifier's, or the regression's fraction within tolerance)."""
-  from pipelines import registry  # pylint: disable=import-outside-toplevel
-  rows = [("run", "started (UTC)", "pipeline", "accuracy", "blessed", "version", "seconds", "status")]
-  for r in found:
-    owner = registry.owner_of(r.pipeline)
-    accuracy = r.metrics.get(owner.headline_metric) if owner else None
-    rows.append((r.run_id, datetime.datetime.utcfromtimestamp(r.started).strftime("%Y-%m-%d %H:%M:%S"),
-                 r.pipeline, "-" if accuracy is None else f"{accuracy:.4f}",
-                 {None: "-", True: "yes", False: "no"}[r.blessed], r.pushed_version or "-",
-                 f"{r.seconds:.1f}", r.status))
-  widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-  return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+def _row(r):
+  return (r.run_id, datetime.datetime.utcfromtimestamp(r.started).strftime("%Y-%m-%d %H:%M:%S"),
+          r.pipeline, listing.headline(r), listing.yes_no(r.blessed), r.pushed_version or "-",
+          f"{r.seconds:.1f}", r.status)
 
 
 def lineage(args, terminal) -> int:

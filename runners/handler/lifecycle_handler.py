@@ -1,10 +1,10 @@
 """`mnist-tfx models`, `promote`, `rollback`: what is pushed, and which version each label names."""
 
 import datetime
-import json
 import os
 
 from runners.errors import UserError
+from runners.handler import listing
 
 
 def _config(path):
@@ -35,32 +35,21 @@ def models(args, terminal) -> int:
     from runners.handler import metadata_store  # pylint: disable=import-outside-toplevel
     view = run_view.MetadataView(metadata_store.read_only_config(args))
   found = served_models.pushed_versions(base_paths, view, labels)
-  if args.json:
-    json.dump([v.record() for v in found], terminal.out, indent=2)
-    terminal.out.write("\n")
-  elif not found:
-    terminal.out.write("no versions pushed\n")
-  else:
-    terminal.out.write(_table(found) + "\n")
+  listing.emit(terminal, found, args.json, lambda v: v.record(), _row, MODELS_HEADER, "no versions pushed")
   return 0
 
 
-def _table(found) -> str:
-  from pipelines import registry  # pylint: disable=import-outside-toplevel
-  rows = [("model", "version", "pushed (UTC)", "run", "pipeline", "accuracy", "blessed", "labels",
-           "MiB")]
-  for v in found:
-    run = v.run
-    owner = registry.owner_of(run.pipeline) if run else None
-    metric = run.metrics.get(owner.headline_metric) if owner else None
-    rows.append((v.model, str(v.version) + ("" if v.loadable else " (partial)"),
-                 datetime.datetime.utcfromtimestamp(v.pushed_at).strftime("%Y-%m-%d %H:%M:%S"),
-                 run.run_id if run else "(no record)", run.pipeline if run else "-",
-                 "-" if metric is None else f"{metric:.4f}",
-                 {None: "-", True: "yes", False: "no"}[run.blessed if run else None],
-                 ",".join(v.labels) or "-", f"{v.size_bytes / 2**20:.1f}"))
-  widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-  return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+MODELS_HEADER = ("model", "version", "pushed (UTC)", "run", "pipeline", "accuracy", "blessed",
+                 "labels", "MiB")
+
+
+def _row(v):
+  run = v.run
+  return (v.model, str(v.version) + ("" if v.loadable else " (partial)"),
+          datetime.datetime.utcfromtimestamp(v.pushed_at).strftime("%Y-%m-%d %H:%M:%S"),
+          run.run_id if run else "(no record)", run.pipeline if run else "-", listing.headline(run),
+          listing.yes_no(run.blessed if run else None), ",".join(v.labels) or "-",
+          f"{v.size_bytes / 2**20:.1f}")
 
 
 def promote(args, terminal) -> int:

@@ -18,15 +18,24 @@ _BATCH = 2000  # test examples per call of the serving signature
 
 
 def _digit_grid(images: np.ndarray, titles: List[str], alt: str, caption: str, columns: int = 12) -> str:
+  """The digits tiled into one image, each titled above it. One axes, not one per digit:
+  measured, 24 subplots cost matplotlib ~2.5 s a grid (their tick and title layout), one
+  mosaic ~0.2 s."""
   plt = report.pyplot()
+  h, w, gap, title = contract.IMAGE_ROWS, contract.IMAGE_COLS, 4, 12  # pixels
   rows = max(1, int(np.ceil(len(images) / columns)))
-  fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 1.05))
-  for ax in np.asarray(axes).reshape(-1):
-    ax.axis("off")
-  for ax, image, title in zip(np.asarray(axes).reshape(-1), images, titles):
-    ax.imshow(image.reshape(contract.IMAGE_ROWS, contract.IMAGE_COLS), cmap="gray_r", vmin=0,
-              vmax=contract.PIXEL_MAX)
-    ax.set_title(title, fontsize=7)
+  mosaic = np.zeros((rows * (h + title + gap), columns * (w + gap)))
+  for i, image in enumerate(images):
+    r, c = divmod(i, columns)
+    top, left = r * (h + title + gap) + title, c * (w + gap)
+    mosaic[top:top + h, left:left + w] = np.asarray(image).reshape(h, w)
+  fig, ax = plt.subplots(figsize=(columns * 0.9, rows * 1.15))
+  ax.imshow(mosaic, cmap="gray_r", vmin=0, vmax=contract.PIXEL_MAX, interpolation="nearest")
+  for i, text in enumerate(titles):
+    r, c = divmod(i, columns)
+    ax.text(c * (w + gap) + w / 2, r * (h + title + gap) + title - 2, text, ha="center",
+            va="bottom", fontsize=7)
+  ax.axis("off")
   return report.figure(fig, alt=alt, caption=caption)
 
 

@@ -39,6 +39,8 @@ setup(
         "uvicorn",
         "httptools",  # uvicorn's C HTTP parser: its default h11 costs ~0.2 ms per request
         "uvloop",
+        "grpcio-health-checking",  # grpc.health.v1.Health on the gRPC port (Kubernetes' gRPC probe)
+        "google-crc32c",  # TFRecord framing of the request logs (model_server/request_log.py)
         "matplotlib",  # run report plots
     ],
     extras_require={"dev": ["pytest"]},

@@ -42,7 +42,7 @@ from typing import Deque, Dict, List, Mapping, Optional, Tuple
 import grpc
 import numpy as np
 
-from serving.model_server import errors, inference
+from serving.model_server import errors, inference, metrics
 from serving.model_server.config import BatchingConfig
 
 
@@ -89,6 +89,7 @@ class _Task:
                request: _Request, index: int = 0, rows: Optional[int] = None):
     self.servable, self.signature, self.inputs = servable, signature, dict(inputs)
     self.request, self.index, self.rows = request, index, rows
+    self.enqueued = time.perf_counter()  # batching_session.cc BatchingSessionTask enqueue_time_micros
 
   def done(self, outputs=None, error=None) -> None:
     self.request.part_done(self.index, outputs, error)
@@ -159,8 +160,27 @@ class Batcher:
     for thread in self._threads:
       thread.start()
 
-  def submit(self, servable, signature: str,
-             inputs: Mapping[str, np.ndarray]) -> concurrent.futures.Future:
+  def run(self, servable, signature: str, inputs: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    """submit() and wait: a Predict's outputs, or its ServingError."""
+    return self.submit(servable, signature, inputs, api="Predict").result()
+
+  def submit(self, servable, signature: str, inputs: Mapping[str, np.ndarray],
+             api: Optional[str] = None) -> concurrent.futures.Future:
+    """Queues a Predict; with `api` its success adds runtime_latency from here to its outputs, as
+    predict_util.cc times BatchingSession::Run (queueing included) for each request."""
+    future = self._submit(servable, signature, inputs)
+    if api is not None:
+      started = time.perf_counter()
+
+      def record(done: concurrent.futures.Future) -> None:
+        if done.exception() is None:
+          metrics.RUNTIME_LATENCY.add(servable.name, api, metrics.RUNTIME,
+                                      value=(time.perf_counter() - started) * 1e6)
+      future.add_done_callback(record)
+    return future
+
+  def _submit(self, servable, signature: str,
+              inputs: Mapping[str, np.ndarray]) -> concurrent.futures.Future:
     rows = _batch_rows(inputs)
     if rows is not None and rows > self.config.max_batch_size:
       raise errors.invalid(f"Task size {rows} is larger than maximum input batch size "
@@ -247,6 +267,10 @@ class Batcher:
           batch = queue.popleft()
           if not queue:
             queue.append(_Batch())
+          dequeued = time.perf_counter()
+          for task in batch.tasks:  # batching_session.cc ProcessBatch: per task, µs
+            metrics.QUEUING_LATENCY.add(self.config.thread_pool_name,
+                                        value=(dequeued - task.enqueued) * 1e6)
           return batch
         if self._stopped:
           return None

@@ -37,11 +37,20 @@ class VersionPolicy:
 
 
 @dataclasses.dataclass(frozen=True)
+class LoggingConfig:
+  """A model's logging_config (config/logging_config.proto), checked: request_log.py writes it."""
+  collector_type: str  # request_log.COLLECTOR_TYPES
+  filename_prefix: str
+  sampling_rate: float
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelConfig:
   name: str
   base_path: str
   policy: VersionPolicy = VersionPolicy()
   labels: Tuple[Tuple[str, int], ...] = ()  # version_labels
+  logging: Optional[LoggingConfig] = None  # logging_config; None: requests are not logged
 
   @property
   def label_map(self) -> Dict[str, int]:
@@ -139,6 +148,12 @@ class ServerSettings:
   grpc_port: int = 8500
   batching: Optional[BatchingConfig] = None  # None: --enable-batching not given
   poll_seconds: float = 1.0
+  prometheus_path: Optional[str] = None  # None: no --monitoring-config-file enabling Prometheus
+  log_max_file_bytes: int = 64 << 20  # request log rotation (request_log.py)
+  log_max_file_seconds: float = 3600.0
+  rest_api_num_threads: int = 0  # 0: TF Serving's default, 4 per core (server.h)
+  intra_op_threads: int = 0  # 0: TensorFlow's default (one per core)
+  inter_op_threads: int = 0
 
 
 def _validate(models: List[ModelConfig]) -> List[ModelConfig]:
@@ -184,17 +199,68 @@ def parse_model_config(text: str, source: str = "model config") -> List[ModelCon
     else:
       policy = VersionPolicy("latest", num_versions=entry.model_version_policy.latest.num_versions or 1)
     models.append(ModelConfig(entry.name, entry.base_path, policy,
-                              tuple(sorted(entry.version_labels.items()))))
+                              tuple(sorted(entry.version_labels.items())),
+                              _logging(entry, source) if entry.HasField("logging_config") else None))
   return _validate(models)
 
 
-def load_model_config(path: str) -> List[ModelConfig]:
+def _logging(entry, source: str) -> LoggingConfig:
+  """logging_config, refused as TF Serving's ServerRequestLogger refuses it (server_request_logger.cc:
+  a collector type it has no factory for) and where this server's files could not be written."""
+  from serving.model_server import request_log  # pylint: disable=import-outside-toplevel
+  config = entry.logging_config
+  collector, rate = config.log_collector_config, config.sampling_config.sampling_rate
+  where = f"{source}: model {entry.name}: logging_config"
+  if not 0.0 <= rate <= 1.0:
+    raise ServerConfigError(f"{where}: sampling_rate {rate} is outside [0, 1]")
+  if collector.type not in request_log.COLLECTOR_TYPES:
+    raise ServerConfigError(f"{where}: unknown log_collector_config type {collector.type!r}; "
+                            f"this server writes {' or '.join(map(repr, request_log.COLLECTOR_TYPES))}")
+  problem = request_log.check_prefix(collector.filename_prefix)
+  if problem:
+    raise ServerConfigError(f"{where}: {problem}")
+  return LoggingConfig(collector.type, collector.filename_prefix, rate)
+
+
+def _monitoring_file() -> descriptor_pb2.FileDescriptorProto:
+  """tensorflow.serving.MonitoringConfig (config/monitoring_config.proto), field for field."""
+  proto = descriptor_pb2.FileDescriptorProto(
+      name="mnist_tfx/monitoring_config.proto", package="tensorflow.serving", syntax="proto3")
+  field = descriptor_pb2.FieldDescriptorProto
+  prometheus = proto.message_type.add(name="PrometheusConfig")
+  prometheus.field.add(name="enable", number=1, type=field.TYPE_BOOL, label=field.LABEL_OPTIONAL)
+  prometheus.field.add(name="path", number=2, type=field.TYPE_STRING, label=field.LABEL_OPTIONAL)
+  monitoring = proto.message_type.add(name="MonitoringConfig")
+  monitoring.field.add(name="prometheus_config", number=1, type=field.TYPE_MESSAGE,
+                       label=field.LABEL_OPTIONAL, type_name=".tensorflow.serving.PrometheusConfig")
+  return proto
+
+
+PROMETHEUS_PATH = "/monitoring/prometheus/metrics"  # util/prometheus_exporter.cc kPrometheusPath
+
+
+def parse_monitoring_config(text: str, source: str = "monitoring config") -> Optional[str]:
+  """The Prometheus path a MonitoringConfig enables (empty path = kPrometheusPath), or None."""
+  config = _message_class("tensorflow.serving.MonitoringConfig", _monitoring_file)()
   try:
-    with open(path) as f:
-      text = f.read()
-  except OSError as e:
-    raise ServerConfigError(f"--model-config-file {path}: {e.strerror}") from None
-  return parse_model_config(text, source=path)
+    text_format.Parse(text, config)
+  except text_format.ParseError as e:
+    raise ServerConfigError(f"{source}: Error parsing text-format MonitoringConfig: {e}") from None
+  prometheus = config.prometheus_config
+  if not prometheus.enable:
+    return None
+  path = prometheus.path or PROMETHEUS_PATH
+  if not path.startswith("/"):
+    raise ServerConfigError(f"{source}: prometheus_config path {path!r} must start with '/'")
+  return path
+
+
+def load_monitoring_config(path: str) -> Optional[str]:
+  return parse_monitoring_config(_read(path, "--monitoring-config-file"), source=path)
+
+
+def load_model_config(path: str) -> List[ModelConfig]:
+  return parse_model_config(_read(path, "--model-config-file"), source=path)
 
 
 def single_model(name: str, base_path: str) -> List[ModelConfig]:
@@ -203,14 +269,32 @@ def single_model(name: str, base_path: str) -> List[ModelConfig]:
                                 else base_path)])
 
 
-def _batching_message_class():
-  """tensorflow.serving.BatchingParameters (servables/tensorflow/session_bundle_config.proto)."""
+def _message_class(full_name: str, declare):
+  """The class of message `full_name`; `declare()` builds its FileDescriptorProto when the pip
+  package has no module for it (declared once per process, in protobuf's default pool)."""
   pool = descriptor_pool.Default()
   try:
-    return message_factory.MessageFactory(pool).GetPrototype(
-        pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters"))
+    descriptor = pool.FindMessageTypeByName(full_name)
   except KeyError:
-    pass
+    pool.Add(declare())
+    descriptor = pool.FindMessageTypeByName(full_name)
+  return message_factory.MessageFactory(pool).GetPrototype(descriptor)
+
+
+def _read(path: str, flag: str) -> str:
+  try:
+    with open(path) as f:
+      return f.read()
+  except OSError as e:
+    raise ServerConfigError(f"{flag} {path}: {e.strerror}") from None
+
+
+def _batching_message_class():
+  """tensorflow.serving.BatchingParameters (servables/tensorflow/session_bundle_config.proto)."""
+  return _message_class("tensorflow.serving.BatchingParameters", _batching_file)
+
+
+def _batching_file() -> descriptor_pb2.FileDescriptorProto:
   proto = descriptor_pb2.FileDescriptorProto(
       name="mnist_tfx/batching_parameters.proto", package="tensorflow.serving",
       dependency=["google/protobuf/wrappers.proto"], syntax="proto3")
@@ -230,9 +314,7 @@ def _batching_message_class():
                     label=wrapper.LABEL_REPEATED)
   message.field.add(name="pad_variable_length_inputs", number=7, type=wrapper.TYPE_BOOL,
                     label=wrapper.LABEL_OPTIONAL)
-  pool.Add(proto)
-  return message_factory.MessageFactory(pool).GetPrototype(
-      pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters"))
+  return proto
 
 
 def parse_batching_parameters(text: str, source: str = "batching parameters") -> BatchingConfig:
@@ -261,8 +343,4 @@ def parse_batching_parameters(text: str, source: str = "batching parameters") ->
 def load_batching_parameters(path: Optional[str]) -> BatchingConfig:
   if path is None:
     return BatchingConfig()
-  try:
-    with open(path) as f:
-      return parse_batching_parameters(f.read(), source=path)
-  except OSError as e:
-    raise ServerConfigError(f"--batching-parameters-file {path}: {e.strerror}") from None
+  return parse_batching_parameters(_read(path, "--batching-parameters-file"), source=path)

@@ -23,6 +23,20 @@ def add_arguments(parser) -> None:
   parser.add_argument("--file-system-poll-wait-seconds", type=float, default=1.0,
                       help="how often to look for new versions (default 1; 0 = only at start, as "
                       "TF Serving's --file_system_poll_wait_seconds)")
+  parser.add_argument("--monitoring-config-file",
+                      help="TF Serving MonitoringConfig text file: prometheus_config { enable: true } "
+                      "serves metrics at /monitoring/prometheus/metrics on the REST port")
+  parser.add_argument("--request-log-max-file-bytes", type=int, default=64 << 20,
+                      help="a request log file is closed and the next opened at this size "
+                      "(default 64 MiB)")
+  parser.add_argument("--request-log-max-file-seconds", type=float, default=3600.0,
+                      help="... or at this age (default 3600)")
+  parser.add_argument("--rest-api-num-threads", type=int, default=0,
+                      help="REST worker threads (default 0: 4 per core, as TF Serving)")
+  parser.add_argument("--tensorflow-intra-op-parallelism", type=int, default=0,
+                      help="threads one TF op may use (default 0: TensorFlow's, one per core)")
+  parser.add_argument("--tensorflow-inter-op-parallelism", type=int, default=0,
+                      help="TF ops run at once (default 0: TensorFlow's, one per core)")
 
 
 def configure(args):
@@ -47,6 +61,14 @@ def configure(args):
   if args.file_system_poll_wait_seconds < 0:
     raise server_config.ServerConfigError(
         f"--file-system-poll-wait-seconds {args.file_system_poll_wait_seconds}: must be >= 0")
+  if args.request_log_max_file_bytes <= 0 or args.request_log_max_file_seconds <= 0:
+    raise server_config.ServerConfigError(
+        "--request-log-max-file-bytes and --request-log-max-file-seconds must be positive")
+  for flag, value in (("--rest-api-num-threads", args.rest_api_num_threads),
+                      ("--tensorflow-intra-op-parallelism", args.tensorflow_intra_op_parallelism),
+                      ("--tensorflow-inter-op-parallelism", args.tensorflow_inter_op_parallelism)):
+    if value < 0:
+      raise server_config.ServerConfigError(f"{flag} {value}: must be >= 0")
   if args.model_config_file:
     models = server_config.load_model_config(args.model_config_file)
   else:
@@ -54,6 +76,13 @@ def configure(args):
     models = server_config.single_model(name, args.model_base_path)
   batching = (server_config.load_batching_parameters(args.batching_parameters_file)
               if args.enable_batching else None)
+  prometheus_path = (server_config.load_monitoring_config(args.monitoring_config_file)
+                     if args.monitoring_config_file else None)
   return server_config.ServerSettings(
       models=tuple(models), host=args.host, rest_port=args.rest_port, grpc_port=args.grpc_port,
-      batching=batching, poll_seconds=args.file_system_poll_wait_seconds)
+      batching=batching, poll_seconds=args.file_system_poll_wait_seconds,
+      rest_api_num_threads=args.rest_api_num_threads, prometheus_path=prometheus_path,
+      log_max_file_bytes=args.request_log_max_file_bytes,
+      log_max_file_seconds=args.request_log_max_file_seconds,
+      intra_op_threads=args.tensorflow_intra_op_parallelism,
+      inter_op_threads=args.tensorflow_inter_op_parallelism)

@@ -7,7 +7,8 @@ messages over 1,024 characters are cut as grpc_status_util.cc cuts them.
 """
 
 import functools
-from typing import Optional, Tuple
+import time
+from typing import Mapping, Optional, Tuple
 
 import grpc
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
@@ -15,7 +16,7 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
                                      predict_pb2, prediction_service_pb2_grpc, regression_pb2)
 
 from schemas import signatures as conventions
-from serving.model_server import errors, inference, protos
+from serving.model_server import errors, inference, metrics, protos
 
 
 def _spec(model_spec) -> Tuple[str, Optional[int], Optional[str]]:
@@ -24,40 +25,46 @@ def _spec(model_spec) -> Tuple[str, Optional[int], Optional[str]]:
   return model_spec.name, version, label
 
 
-def _fill_spec(target, servable, signature_name: str) -> None:
-  target.name = servable.name
-  target.version.value = servable.version
-  target.signature_name = signature_name
+def _model_name(request) -> str:
+  """The model a PredictionService request names (MultiInference: its first task's, as
+  multi_inference_helper.cc requires all to match)."""
+  if hasattr(request, "tasks"):
+    return request.tasks[0].model_spec.name if request.tasks else ""
+  return request.model_spec.name
 
 
-def _fill_classifications(result, classifications) -> None:
-  """ClassificationResult from inference.classify's (label, score) lists; None = not output."""
-  for classes in classifications:
-    classification = result.classifications.add()
-    for label, score in classes:
-      entry = classification.classes.add()
-      if label is not None:
-        entry.label = label
-      if score is not None:
-        entry.score = score
-
-
-def _fill_regressions(result, values) -> None:
-  for value in values:
-    result.regressions.add(value=value)
-
-
-def _rpc(method):
+def _rpc(method=None, *, counted: bool = True):
   """An RPC handler whose ServingError becomes the status TF Serving would send.
 
-  The one place errors meet gRPC: every handler below raises, none catches.
+  The one place errors meet gRPC: every handler below raises, none catches. For
+  PredictionService calls (`counted`) it also records request_count{model_name,
+  status} and, on success, request_latency{model_name, API=<the RPC's name>,
+  entrypoint="GRPC"} in µs, as prediction_service_impl.cc does around Predict,
+  Classify and Regress (this server also times MultiInference and
+  GetModelMetadata under their names; TF Serving counts those two nowhere).
   """
+  if method is None:
+    return functools.partial(_rpc, counted=counted)
+
   @functools.wraps(method)
   def handler(self, request, context):
+    started = time.perf_counter()
     try:
-      return method(self, request, context)
+      response = method(self, request, context)
     except errors.ServingError as e:
+      if counted:
+        metrics.REQUEST_COUNT.increment(_model_name(request), metrics.status_name(e.code))
       context.abort(e.code, e.grpc_message)
+    except Exception:
+      if counted:  # grpcio answers UNKNOWN
+        metrics.REQUEST_COUNT.increment(_model_name(request), "UNKNOWN")
+      raise
+    if counted:
+      name = _model_name(request)
+      metrics.REQUEST_LATENCY.add(name, method.__name__, "GRPC",
+                                  value=(time.perf_counter() - started) * 1e6)
+      metrics.REQUEST_COUNT.increment(name, "OK")
+    return response
   return handler
 
 
@@ -68,9 +75,17 @@ def _servable(manager, request):
 
 
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
+  """`loggers`: model name -> request_log.RequestLogger, for models with a logging_config."""
 
-  def __init__(self, manager, batcher=None):
-    self.manager, self.batcher = manager, batcher
+  def __init__(self, manager, batcher=None, loggers: Optional[Mapping[str, object]] = None):
+    self.manager, self.batcher, self.loggers = manager, batcher, loggers or {}
+
+  def _log(self, kind: str, request, response, servable, signature: Optional[str]) -> None:
+    """Queues a sampled successful request's PredictionLog (request_log.py); never raises."""
+    logger = self.loggers.get(servable.name)
+    if logger is not None and logger.sampled():
+      now = time.time()
+      logger.submit(lambda: protos.prediction_log(kind, request, response, servable, signature, now))
 
   @_rpc
   def Predict(self, request, context):  # pylint: disable=invalid-name
@@ -78,36 +93,38 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     signature = inference.signature_key(request.model_spec.signature_name)
     inputs = protos.input_arrays(request.inputs)
     if self.batcher is not None and not request.output_filter:
-      outputs = self.batcher.submit(servable, signature, inputs).result()
+      outputs = self.batcher.run(servable, signature, inputs)
     else:
-      outputs = inference.predict(servable, signature, inputs, list(request.output_filter))
+      outputs = inference.predict(servable, signature, inputs, list(request.output_filter), api="Predict")
     response = predict_pb2.PredictResponse()
     response.model_spec.name = request.model_spec.name
     response.model_spec.version.value = servable.version
     response.model_spec.signature_name = signature
     for name, value in outputs.items():
       response.outputs[name].CopyFrom(protos.to_tensor_proto(value))
+    self._log("predict_log", request, response, servable, signature)
     return response
 
-  def _examples_api(self, request, run, response_type, fill):
+  def _examples_api(self, request, run, response_type, fill, api: str, kind: str):
     """Classify and Regress: tf.Examples in, one result per example out."""
     servable = _servable(self.manager, request)
     signature = inference.signature_key(request.model_spec.signature_name)
-    results = run(servable, signature, protos.serialized_examples(request.input))
+    results = run(servable, signature, protos.serialized_examples(request.input), api=api)
     response = response_type()
-    _fill_spec(response.model_spec, servable, signature)
+    protos.fill_spec(response.model_spec, servable, signature)
     fill(response.result, results)
+    self._log(kind, request, response, servable, signature)
     return response
 
   @_rpc
   def Classify(self, request, context):  # pylint: disable=invalid-name
-    return self._examples_api(request, inference.classify,
-                              classification_pb2.ClassificationResponse, _fill_classifications)
+    return self._examples_api(request, inference.classify, classification_pb2.ClassificationResponse,
+                              protos.fill_classifications, "Classify", "classify_log")
 
   @_rpc
   def Regress(self, request, context):  # pylint: disable=invalid-name
-    return self._examples_api(request, inference.regress,
-                              regression_pb2.RegressionResponse, _fill_regressions)
+    return self._examples_api(request, inference.regress, regression_pb2.RegressionResponse,
+                              protos.fill_regressions, "Regress", "regress_log")
 
   @_rpc
   def MultiInference(self, request, context):  # pylint: disable=invalid-name
@@ -119,13 +136,15 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     servable = self.manager.servable(*_spec(request.tasks[0].model_spec))
     response = inference_pb2.MultiInferenceResponse()
     for signature, method_name, results in inference.multi_inference(
-        servable, protos.multi_inference_tasks(request), protos.serialized_examples(request.input)):
+        servable, protos.multi_inference_tasks(request), protos.serialized_examples(request.input),
+        record=True):
       result = response.results.add()
-      _fill_spec(result.model_spec, servable, signature)
+      protos.fill_spec(result.model_spec, servable, signature)
       if method_name == conventions.CLASSIFY_METHOD_NAME:
-        _fill_classifications(result.classification_result, results)
+        protos.fill_classifications(result.classification_result, results)
       else:
-        _fill_regressions(result.regression_result, results)
+        protos.fill_regressions(result.regression_result, results)
+    self._log("multi_inference_log", request, response, servable, None)
     return response
 
   @_rpc
@@ -153,7 +172,7 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
   def __init__(self, manager):
     self.manager = manager
 
-  @_rpc
+  @_rpc(counted=False)  # ModelService: TF Serving records no request metric for it
   def GetModelStatus(self, request, context):  # pylint: disable=invalid-name
     if not request.HasField("model_spec"):
       raise errors.invalid("Missing ModelSpec")

@@ -8,6 +8,7 @@ dtypes; outputs are numpy arrays.
 
 import dataclasses
 import os
+import time
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -15,7 +16,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
 from schemas import signatures as conventions
-from serving.model_server import errors
+from serving.model_server import errors, metrics
 
 
 @dataclasses.dataclass
@@ -72,12 +73,19 @@ def _check_shapes(signature: Signature, feeds: Mapping[str, object]) -> None:
                            f"signature's {['?' if d < 0 else d for d in dims]}")
 
 
-def _call(signature: Signature, feeds: Mapping[str, object]) -> Dict[str, np.ndarray]:
-  """Runs the signature; bad input is InvalidArgument, as the TF runtime reports it."""
+def _call(signature: Signature, feeds: Mapping[str, object], model_name: str = "",
+          api: Optional[str] = None) -> Dict[str, np.ndarray]:
+  """Runs the signature; bad input is InvalidArgument, as the TF runtime reports it.
+
+  With `api`, a success adds the time inside TensorFlow to runtime_latency, as
+  predict_util.cc, classifier.cc and regressor.cc time session->Run (batch threads
+  and warmup pass none: the batching paths record per request, batching.py).
+  """
   _check_shapes(signature, feeds)
   try:
-    outputs = signature.function(**{k: tf.convert_to_tensor(v, dtype=signature.input_dtypes[k])
-                                    for k, v in feeds.items()})
+    feeds = {k: tf.convert_to_tensor(v, dtype=signature.input_dtypes[k]) for k, v in feeds.items()}
+    started = time.perf_counter()
+    outputs = signature.function(**feeds)
   except tf.errors.OpError as e:
     raise errors.from_tf_error(e) from None
   except UnicodeDecodeError as e:
@@ -86,7 +94,11 @@ def _call(signature: Signature, feeds: Mapping[str, object]) -> Dict[str, np.nda
     raise errors.invalid(f"Could not parse the input: {e.reason} in the request's data") from None
   except (TypeError, ValueError) as e:  # dtype/shape refused before the runtime saw it
     raise errors.invalid(str(e).splitlines()[0]) from None
-  return {k: v.numpy() for k, v in outputs.items()}
+  result = {k: v.numpy() for k, v in outputs.items()}
+  if api is not None:
+    metrics.RUNTIME_LATENCY.add(model_name, api, metrics.RUNTIME,
+                                value=(time.perf_counter() - started) * 1e6)
+  return result
 
 
 def signature_key(name: str) -> str:
@@ -95,7 +107,7 @@ def signature_key(name: str) -> str:
 
 
 def predict(servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray],
-            output_filter: Sequence[str] = ()) -> Dict[str, np.ndarray]:
+            output_filter: Sequence[str] = (), api: Optional[str] = None) -> Dict[str, np.ndarray]:
   """predict_util.cc RunPredict, for every transport.
 
   An unknown signature is RunPredict's FAILED_PRECONDITION; the REST handler looks
@@ -112,7 +124,7 @@ def predict(servable: Servable, signature_name: str, inputs: Mapping[str, np.nda
         f"input size does not match signature: {len(sent)}!={len(expected)} "
         f"len({{{','.join(sorted(sent))}}}) != len({{{','.join(sorted(expected))}}}). "
         f"Sent extra: {{{','.join(extra)}}}. Missing but required: {{{','.join(absent)}}}.")
-  outputs = _call(signature, inputs)
+  outputs = _call(signature, inputs, servable.name, api)
   if output_filter:
     seen = set()
     for alias in output_filter:
@@ -138,9 +150,18 @@ def _examples_signature(servable: Servable, name: str, kind: str) -> Signature:
   return signature
 
 
-def classify(servable: Servable, signature_name: str,
-             serialized: Sequence[bytes]) -> List[List[Tuple[Optional[str], Optional[float]]]]:
-  """classifier.cc: per example, (label, score) per class; label or score None if not output."""
+def count_examples(servable: Servable, serialized: Sequence[bytes]) -> None:
+  """util.cc RecordRequestExampleCount (request_example_counts and _total), once per request."""
+  metrics.EXAMPLE_COUNTS.add(servable.name, value=len(serialized))
+  metrics.EXAMPLE_COUNT_TOTAL.increment(servable.name, by=len(serialized))
+
+
+def classify(servable: Servable, signature_name: str, serialized: Sequence[bytes],
+             api: Optional[str] = None) -> List[List[Tuple[Optional[str], Optional[float]]]]:
+  """classifier.cc: per example, (label, score) per class; label or score None if not output.
+
+  With `api` (a Classify request, not a MultiInference task) a success records runtime latency
+  and the example count."""
   signature = _examples_signature(servable, signature_name, "classification")
   outputs = signature.definition.outputs
   if len(outputs) not in (1, 2):
@@ -150,7 +171,8 @@ def classify(servable: Servable, signature_name: str,
                          f'"classes" or "scores". Signature was: {signature.definition}')
   if not serialized:
     raise errors.invalid("Input is empty.")
-  result = _call(signature, {conventions.CLASSIFY_INPUTS: np.array(serialized, dtype=object)})
+  result = _call(signature, {conventions.CLASSIFY_INPUTS: np.array(serialized, dtype=object)},
+                 servable.name, api)
   classes = result.get(conventions.CLASSIFY_OUTPUT_CLASSES)
   scores = result.get(conventions.CLASSIFY_OUTPUT_SCORES)
   for tensor, name, dtype in ((classes, "classes", "DT_STRING"), (scores, "scores", "DT_FLOAT")):
@@ -167,13 +189,16 @@ def classify(servable: Servable, signature_name: str,
     raise errors.invalid(f"Tensors class and score should match in dim_size(1). Got "
                          f"{classes.shape[1]} vs. {scores.shape[1]}")
   width = (classes if classes is not None else scores).shape[1]
+  if api is not None:
+    count_examples(servable, serialized)
   return [[(classes[i, c].decode("utf-8", "surrogateescape") if classes is not None else None,
             float(scores[i, c]) if scores is not None else None) for c in range(width)]
           for i in range(len(serialized))]
 
 
-def regress(servable: Servable, signature_name: str, serialized: Sequence[bytes]) -> List[float]:
-  """regressor.cc: one float per example."""
+def regress(servable: Servable, signature_name: str, serialized: Sequence[bytes],
+            api: Optional[str] = None) -> List[float]:
+  """regressor.cc: one float per example; `api` as for classify."""
   signature = _examples_signature(servable, signature_name, "regression")
   if len(signature.definition.outputs) != 1:
     raise errors.invalid("Expected one output Tensor.")
@@ -181,8 +206,8 @@ def regress(servable: Servable, signature_name: str, serialized: Sequence[bytes]
     raise errors.invalid(f"No regression outputs found in SignatureDef: {signature.definition}")
   if not serialized:
     raise errors.invalid("Input is empty.")
-  output = _call(signature, {conventions.REGRESS_INPUTS: np.array(serialized, dtype=object)})[
-      conventions.REGRESS_OUTPUTS]
+  output = _call(signature, {conventions.REGRESS_INPUTS: np.array(serialized, dtype=object)},
+                 servable.name, api)[conventions.REGRESS_OUTPUTS]
   if output.ndim not in (1, 2) or (output.ndim == 2 and output.shape[1] != 1):
     raise errors.invalid("Expected output Tensor shape to be either [batch_size] or [batch_size, 1] "
                          f"but got {list(output.shape)}")
@@ -191,15 +216,19 @@ def regress(servable: Servable, signature_name: str, serialized: Sequence[bytes]
                          f"{output.shape[0]}")
   if output.dtype != np.float32:
     raise errors.invalid(f"Expected output Tensor of DT_FLOAT.  Got: {tf.as_dtype(output.dtype).name}")
+  if api is not None:
+    count_examples(servable, serialized)
   return [float(v) for v in output.reshape(-1)]
 
 
 def multi_inference(servable: Servable, tasks: Sequence[Tuple[str, str]],
-                    serialized: Sequence[bytes]) -> List[Tuple[str, str, list]]:
+                    serialized: Sequence[bytes], record: bool = False) -> List[Tuple[str, str, list]]:
   """multi_inference.cc: (signature, method name, results) per (signature name, method name) task.
 
   Shared by the gRPC MultiInference call and warmup replay, so both accept the same
-  method names and refuse the same duplicates.
+  method names and refuse the same duplicates. `record`: a success counts the
+  examples once (multi_inference.cc:98); its tasks record no runtime latency, as
+  multi_inference.cc records none.
   """
   out, seen = [], set()
   for signature_name, method_name in tasks:
@@ -214,4 +243,6 @@ def multi_inference(servable: Servable, tasks: Sequence[Tuple[str, str]],
     else:
       raise errors.ServingError(errors.grpc.StatusCode.UNIMPLEMENTED,
                                 f"Unsupported signature method_name: {method_name}")
+  if record:
+    count_examples(servable, serialized)
   return out

@@ -394,6 +394,18 @@ def examples(body: Mapping[str, Any]) -> List[bytes]:
   return [prefix + _example(item).SerializeToString() for item in items]
 
 
+def example_input(body: Mapping[str, Any]):
+  """The tensorflow.serving.Input a :classify/:regress body converts to (http_rest_api_handler.cc
+  FillClassificationRequestFromJson): example_list, or example_list_with_context with a context.
+  For request logs; the body was already accepted by examples()."""
+  from tensorflow_serving.apis import input_pb2  # pylint: disable=import-outside-toplevel
+  items = [_example(item) for item in body["examples"]]
+  if body.get("context") is not None:
+    return input_pb2.Input(example_list_with_context=input_pb2.ExampleListWithContext(
+        examples=items, context=_example(body["context"])))
+  return input_pb2.Input(example_list=input_pb2.ExampleList(examples=items))
+
+
 def classify_response(results) -> str:
   """json_tensor.cc MakeJsonFromClassificationResult. Its check for empty results cannot fire
   here: examples() refuses an empty list and inference.classify answers one row per example."""

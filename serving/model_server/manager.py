@@ -24,7 +24,7 @@ import tensorflow as tf
 from tensorflow_serving.apis import get_model_status_pb2
 
 from serving import warmup as warmup_file
-from serving.model_server import errors, inference
+from serving.model_server import errors, inference, metrics
 from serving.model_server.config import ModelConfig
 
 State = get_model_status_pb2.ModelVersionStatus.State
@@ -70,10 +70,27 @@ class ModelManager:
     self._lock = threading.Lock()
     self._poll_lock = threading.Lock()
     self._warmup = warmup
+    self._listeners: List[Callable[[], None]] = []
 
   @property
   def names(self) -> List[str]:
     return sorted(self._models)
+
+  def has_available(self, name: str) -> bool:
+    """Whether the model has a version AVAILABLE (the health service's SERVING)."""
+    model = self._models.get(name)
+    return bool(model and model.available)
+
+  def add_listener(self, listener: Callable[[], None]) -> None:
+    """`listener()` after every load and unload (the health service re-reads availability)."""
+    self._listeners.append(listener)
+
+  def _changed(self) -> None:
+    for listener in self._listeners:
+      try:
+        listener()
+      except Exception:  # pylint: disable=broad-except
+        log.exception("a model availability listener failed")
 
   def poll(self) -> None:
     """One pass over every base path (serialised: one loader at a time, like TF Serving's)."""
@@ -99,7 +116,7 @@ class ModelManager:
     path = os.path.join(model.config.base_path, str(version))
     try:
       servable = inference.Servable(model.config.name, version, path)
-      self._warmup(servable, warmup_file.read(path))
+      self._warm_up(servable, path)
     except errors.ServingError as e:
       entry.error = e
     except Exception as e:  # pylint: disable=broad-except
@@ -112,6 +129,29 @@ class ModelManager:
       entry.servable, entry.state = servable, State.AVAILABLE
       model.available = {**model.available, version: servable}
     log.info("%s version %d AVAILABLE", model.config.name, version)
+    self._changed()
+
+  def _warm_up(self, servable: inference.Servable, path: str) -> None:
+    """Replays the warmup records; with a warmup file, model_warmup_latency{model_path, status} (µs)
+    and model_warmup_records_read as saved_model_warmup_util.cc records them (status: "OK" or the
+    error as Status::ToString prints it). No file: nothing to record, as there."""
+    if not tf.io.gfile.exists(warmup_file.warmup_path(path)):
+      self._warmup(servable, [])
+      return
+    started, status, records = time.perf_counter(), "OK", 0
+    try:
+      logs = warmup_file.read(path)
+      records = min(len(logs), warmup_file.MAX_RECORDS)
+      self._warmup(servable, logs)
+    except errors.ServingError as e:
+      status = f"{metrics.status_name(e.code)}: {e.message}"
+      raise
+    except Exception as e:  # pylint: disable=broad-except
+      status = f"UNKNOWN: {type(e).__name__}: {e}"
+      raise
+    finally:
+      metrics.WARMUP_LATENCY.add(path, status, value=(time.perf_counter() - started) * 1e6)
+      metrics.WARMUP_RECORDS_READ.increment(path, status, by=records)
 
   def _unload(self, model: Model, version: int) -> None:
     with self._lock:
@@ -121,6 +161,7 @@ class ModelManager:
       entry.servable = None  # in-flight requests keep their own reference
       entry.state = State.END
     log.info("%s version %d unloaded", model.config.name, version)
+    self._changed()
 
   def wait_until_loaded(self, timeout: float) -> None:
     """Until every model with versions on disk has its latest aspired version AVAILABLE or END."""

@@ -1,6 +1,6 @@
-"""TF Serving's gRPC messages: TensorProtos in and out, and the warmup replay built on them."""
+"""TF Serving's gRPC messages: TensorProtos in and out, results, request logs, and warmup replay."""
 
-from typing import Dict, List, Mapping, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -57,6 +57,50 @@ def serialized_examples(model_input) -> List[bytes]:
 def multi_inference_tasks(request) -> List[Tuple[str, str]]:
   """A MultiInferenceRequest's (signature name, method name) per task, for inference.multi_inference."""
   return [(task.model_spec.signature_name, task.method_name) for task in request.tasks]
+
+
+def fill_classifications(result, classifications) -> None:
+  """ClassificationResult from inference.classify's (label, score) lists; None = not output."""
+  for classes in classifications:
+    classification = result.classifications.add()
+    for label, score in classes:
+      entry = classification.classes.add()
+      if label is not None:
+        entry.label = label
+      if score is not None:
+        entry.score = score
+
+
+def fill_regressions(result, values) -> None:
+  for value in values:
+    result.regressions.add(value=value)
+
+
+def fill_spec(target, servable, signature_name: Optional[str]) -> None:
+  """A response's model_spec: the name, the version that answered, the signature that ran."""
+  target.name = servable.name
+  target.version.value = servable.version
+  if signature_name is not None:
+    target.signature_name = signature_name
+
+
+def prediction_log(kind: str, request, response, servable, signature_name: Optional[str],
+                   timestamp: float):
+  """A tensorflow.serving.PredictionLog of one answered request (apis/prediction_log.proto).
+
+  `kind` is the log_type field: predict_log, classify_log, regress_log or
+  multi_inference_log. log_metadata.model_spec names the version that answered and
+  the signature that ran (None: several, a MultiInference); request_log.py adds
+  the sampling_config and saved_model_tags as core/request_logger.cc does.
+  """
+  from tensorflow_serving.apis import prediction_log_pb2  # pylint: disable=import-outside-toplevel
+  log = prediction_log_pb2.PredictionLog()
+  fill_spec(log.log_metadata.model_spec, servable, signature_name)
+  log.log_metadata.timestamp_secs = int(timestamp)
+  entry = getattr(log, kind)
+  entry.request.CopyFrom(request)
+  entry.response.CopyFrom(response)
+  return log
 
 
 def replay_warmup(servable: inference.Servable, logs: List) -> None:

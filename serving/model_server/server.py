@@ -16,13 +16,15 @@ import socket
 import sys
 import threading
 import time
-from typing import Iterator, List, Optional, TextIO
+from typing import Dict, Iterator, List, Optional, TextIO, Tuple
 
 import grpc
 import uvicorn
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
-from serving.model_server import batching, config as server_config, flags, grpc_service, manager, protos, rest
+from serving.model_server import (batching, config as server_config, flags, grpc_service, manager,
+                                  metrics, protos, request_log, rest)
 
 DEFAULT_HOST = flags.DEFAULT_HOST
 # `mnist-tfx serve` hands the GIL over every 1 ms instead of Python's 5 ms, so the event loop
@@ -43,12 +45,22 @@ class ModelServer:
   def __init__(self, models: List[server_config.ModelConfig], host: str = DEFAULT_HOST,
                rest_port: int = 8501, grpc_port: int = 8500,
                batching_config: Optional[server_config.BatchingConfig] = None,
-               poll_seconds: float = 1.0, load_timeout: float = 300.0, grpc_workers: int = 16):
+               poll_seconds: float = 1.0, load_timeout: float = 300.0, grpc_workers: int = 16,
+               rest_workers: int = 0, prometheus_path: Optional[str] = None,
+               log_rotation: Tuple[int, float] = (request_log.DEFAULT_MAX_FILE_BYTES,
+                                                  request_log.DEFAULT_MAX_FILE_SECONDS),
+               log_queue_records: int = request_log.DEFAULT_QUEUE_RECORDS):
     self.host, self.poll_seconds, self.load_timeout = host, poll_seconds, load_timeout
+    self.models = list(models)
+    self.prometheus_path = prometheus_path
+    self._log_rotation, self._log_queue_records = log_rotation, log_queue_records
+    self.loggers: Dict[str, request_log.RequestLogger] = {}
+    self.health = health.HealthServicer()
     self.manager = manager.ModelManager(models, warmup=protos.replay_warmup)
     self.batching_config = batching_config
     self.batcher: Optional[batching.Batcher] = None
     self._rest_port, self._grpc_port, self._grpc_workers = rest_port, grpc_port, grpc_workers
+    self._rest_workers = rest_workers
     self._stop = threading.Event()
     self._threads: List[threading.Thread] = []
     self._uvicorn: Optional[uvicorn.Server] = None
@@ -60,11 +72,17 @@ class ModelServer:
   def from_settings(cls, settings: server_config.ServerSettings) -> "ModelServer":
     return cls(list(settings.models), host=settings.host, rest_port=settings.rest_port,
                grpc_port=settings.grpc_port, batching_config=settings.batching,
-               poll_seconds=settings.poll_seconds)
+               poll_seconds=settings.poll_seconds, rest_workers=settings.rest_api_num_threads,
+               prometheus_path=settings.prometheus_path,
+               log_rotation=(settings.log_max_file_bytes, settings.log_max_file_seconds))
 
   def start(self) -> "ModelServer":
     """Loads, binds both ports, then starts threads: a port that is taken is an OSError
     with nothing left running (TF Serving also opens its ports only after the first load)."""
+    if self.prometheus_path is not None:
+      metrics.enable()  # before the first load, so warmup is recorded too
+    self._update_health()
+    self.manager.add_listener(self._update_health)
     self.manager.wait_until_loaded(self.load_timeout)
     try:
       self._grpc = grpc.server(concurrent.futures.ThreadPoolExecutor(
@@ -77,12 +95,19 @@ class ModelServer:
     try:
       self.rest_port = sock.getsockname()[1]
       self.batcher = batching.Batcher(self.batching_config) if self.batching_config else None
+      for model in self.models:
+        if model.logging is not None:
+          self.loggers[model.name] = request_log.RequestLogger(
+              model.name, model.logging.collector_type, model.logging.filename_prefix,
+              model.logging.sampling_rate, *self._log_rotation, queue_records=self._log_queue_records)
       prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-          grpc_service.PredictionService(self.manager, self.batcher), self._grpc)
+          grpc_service.PredictionService(self.manager, self.batcher, self.loggers), self._grpc)
       model_service_pb2_grpc.add_ModelServiceServicer_to_server(
           grpc_service.ModelService(self.manager), self._grpc)
+      health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
       self._grpc.start()
-      self._rest_api = rest.RestApi(self.manager, self.batcher)
+      self._rest_api = rest.RestApi(self.manager, self.batcher, workers=self._rest_workers or None,
+                                    prometheus_path=self.prometheus_path, loggers=self.loggers)
       self._uvicorn = uvicorn.Server(uvicorn.Config(
           self._rest_api.app, loop="uvloop", http="httptools", log_level="warning",
           access_log=False, lifespan="off", timeout_keep_alive=60))
@@ -97,6 +122,22 @@ class ModelServer:
       self.stop()
       raise
     return self
+
+  def _update_health(self) -> None:
+    """grpc.health.v1 (grpc_health's servicer): each model's name SERVING once it has an
+    AVAILABLE version; "" (the server, what Kubernetes' gRPC probe asks) and TF Serving's
+    "ModelService" and "PredictionService" (model_servers/server.cc) once every configured
+    model has; NOT_SERVING before, and from stop() on. TF Serving itself answers SERVING as
+    soon as its port is open (--enable_grpc_healthcheck_service), which it opens only after
+    the first load; this server's ports open then too, so the difference shows only for a
+    model whose first version appears later."""
+    serving = {name: self.manager.has_available(name) for name in self.manager.names}
+    status = health_pb2.HealthCheckResponse
+    for name, ok in serving.items():
+      self.health.set(name, status.SERVING if ok else status.NOT_SERVING)
+    overall = status.SERVING if all(serving.values()) else status.NOT_SERVING
+    for service in ("", "ModelService", "PredictionService"):
+      self.health.set(service, overall)
 
   def _start_thread(self, name: str, target, **kwargs) -> None:
     thread = threading.Thread(target=target, kwargs=kwargs, name=name, daemon=True)
@@ -113,6 +154,7 @@ class ModelServer:
   def stop(self) -> None:
     """Stops whatever start() got to; safe to call after a failed start() and twice."""
     self._stop.set()
+    self.health.enter_graceful_shutdown()  # NOT_SERVING from now on
     if self._uvicorn:
       self._uvicorn.should_exit = True
     if self._grpc:
@@ -123,6 +165,8 @@ class ModelServer:
       self._rest_api.close()
     if self.batcher:
       self.batcher.stop()
+    for logger in self.loggers.values():  # after the ports closed: every answered request is written
+      logger.close()
 
   def __enter__(self) -> "ModelServer":
     return self.start()
@@ -164,6 +208,16 @@ def serve_single_model(name: str, base_path: str, host: str = DEFAULT_HOST) -> I
 
 # --- `mnist-tfx serve` --------------------------------------------------------------------------
 
+def _configure_tensorflow(settings: server_config.ServerSettings) -> None:
+  """--tensorflow_intra_op_parallelism / --tensorflow_inter_op_parallelism (main.cc): before any op
+  runs, as TensorFlow fixes its thread pools at the first one."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  if settings.intra_op_threads:
+    tf.config.threading.set_intra_op_parallelism_threads(settings.intra_op_threads)
+  if settings.inter_op_threads:
+    tf.config.threading.set_inter_op_parallelism_threads(settings.inter_op_threads)
+
+
 def run(settings: server_config.ServerSettings, out: TextIO) -> int:
   """Serves `settings` (flags.configure's) until SIGINT/SIGTERM; returns the exit code."""
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -172,6 +226,7 @@ def run(settings: server_config.ServerSettings, out: TextIO) -> int:
   stopped = threading.Event()
   for sig in (signal.SIGINT, signal.SIGTERM):
     signal.signal(sig, lambda *_: stopped.set())
+  _configure_tensorflow(settings)
   server = ModelServer.from_settings(settings).start()
   try:
     serving = []

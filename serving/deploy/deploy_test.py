@@ -31,6 +31,10 @@ def test_models_config_is_a_model_server_config():
     assert model.model_version_policy.latest.num_versions == 1
 
 
+def test_monitoring_config_is_tf_servings_format():
+  assert server_config.parse_monitoring_config(_read("monitoring.config")) == "/monitoring/prometheus/metrics"
+
+
 def test_batching_parameters_are_tf_servings_format():
   params = server_config.parse_batching_parameters(_read("batching_parameters.txt"))
   assert params.max_batch_size == 32 and params.batch_timeout_micros == 1000
@@ -43,7 +47,8 @@ def test_docker_command():
   text = _read("docker-run.sh")
   for flag in ("-p 8500:8500", "-p 8501:8501", "tensorflow/serving:", "--model_config_file=/config/models.config",
                "--enable_batching", "--batching_parameters_file=/config/batching_parameters.txt",
-               "target=/models"):
+               "--monitoring_config_file=/config/monitoring.config",
+               "--enable_grpc_healthcheck_service=true", "target=/models"):
     assert flag in text, flag
 
 
@@ -58,7 +63,15 @@ def test_kubernetes_deployment_and_service():
   assert container.image.startswith("tensorflow/serving:")
   assert {p.container_port for p in container.ports} == {8500, 8501}
   assert container.readiness_probe.http_get.path == "/v1/models/mnist"
-  assert "--model_config_file=/config/models.config" in container.args
+  assert container.readiness_probe.http_get.port == 8501
+  assert container.liveness_probe.grpc.port == 8500 and not container.liveness_probe.grpc.service
+  assert container.liveness_probe.tcp_socket is None
+  for flag in ("--model_config_file=/config/models.config", "--monitoring_config_file=/config/monitoring.config",
+               "--enable_grpc_healthcheck_service=true"):
+    assert flag in container.args, flag
+  annotations = parsed.spec.template.metadata.annotations
+  assert annotations["prometheus.io/path"] == server_config.parse_monitoring_config(_read("monitoring.config"))
+  assert annotations["prometheus.io/port"] == "8501"
   assert {m.mount_path for m in container.volume_mounts} == {"/config", "/models"}
   assert parsed.spec.selector.match_labels == parsed.spec.template.metadata.labels
   svc = _deserialize(service, "V1Service")
@@ -78,6 +91,8 @@ def test_kserve_inference_services():
     assert service["apiVersion"] == "serving.kserve.io/v1beta1" and service["kind"] == "InferenceService"
     model = service["spec"]["predictor"]["model"]
     assert model["modelFormat"]["name"] == "tensorflow"
+    probe = _deserialize(model["readinessProbe"], "V1Probe")  # the predictor embeds a V1Container
+    assert probe.http_get.path == f"/v1/models/{service['metadata']['name']}" and probe.http_get.port == 8080
     assert model["storageUri"].endswith(f"/serving/{service['metadata']['name']}")
 
 

@@ -1,10 +1,12 @@
 """The push destination's layout: TF Serving's model base path, plus what the pipeline adds.
 
-`<base>/<integer version>/` holds a SavedModel; TF Serving's default policy serves
-the highest version and ignores children whose name is not an integer, which is
-why a push is written under `.incoming-*` and renamed into place. Each pushed
-version also carries the statistics of the data it was trained on, under
-`assets.extra/` (which TF Serving leaves alone), so the next run can measure
+`<base>/<integer version>/` holds a SavedModel. TF Serving aspires every child
+whose name is an integer and ignores the others, which is why a local push is
+written under `.incoming-*` and renamed into place; on an object store a version
+is copied file by file with saved_model.pb last (components/idempotent_pusher/
+executor.py), so a version counts as pushed only once saved_model.pb is there.
+Each pushed version also carries the statistics of the data it was trained on,
+under `assets.extra/` (which TF Serving leaves alone), so the next run can measure
 drift against the data behind the served model without any other store.
 """
 
@@ -15,10 +17,16 @@ from tfx.dsl.io import fileio
 
 STATISTICS_DIR = os.path.join("assets.extra", "mnist_tfx", "train_statistics")
 INCOMING_PREFIX = ".incoming-"
+# What TensorFlow's loader reads as the SavedModel itself (tensorflow/python/saved_model/
+# constants.py: SAVED_MODEL_FILENAME_PB, _CPB, _PBTXT): a version without one cannot load.
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.cpb", "saved_model.pbtxt")
 
 
 def versions(base_directory: str) -> List[int]:
-  """Integer versions under base_directory, ascending ([] if it does not exist)."""
+  """Integer-named children of base_directory, ascending, complete or not ([] if none).
+
+  Every one is a version to TF Serving's file-system source; a new push numbers above them.
+  """
   if not fileio.isdir(base_directory):
     return []
   names = (name.rstrip("/") for name in fileio.listdir(base_directory))
@@ -26,9 +34,17 @@ def versions(base_directory: str) -> List[int]:
 
 
 def served_version(base_directory: str) -> Optional[str]:
-  """The highest version: what TF Serving serves by default (None if nothing is pushed)."""
-  found = versions(base_directory)
-  return str(found[-1]) if found else None
+  """The highest version holding a SavedModel: what TF Serving serves by default (None if none).
+
+  A higher version without saved_model.pb (a push that failed part-way on an object store
+  and could not clean up) fails to load, and a running TF Serving keeps the previous one
+  (core/availability_preserving_policy.cc).
+  """
+  for version in reversed(versions(base_directory)):
+    version_dir = os.path.join(base_directory, str(version))
+    if any(fileio.exists(os.path.join(version_dir, name)) for name in SAVED_MODEL_FILES):
+      return str(version)
+  return None
 
 
 def statistics_dir(version_dir: str) -> str:

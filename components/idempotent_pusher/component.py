@@ -25,7 +25,8 @@ class IdempotentPusherSpec(standard_component_specs.PusherSpec):
 
 
 class IdempotentPusher(Pusher):
-  """Pushes atomically, never republishes the served model, carries training statistics."""
+  """Pushes whole locally, saved_model.pb last on an object store; never republishes the
+  served model; carries the training statistics."""
 
   SPEC_CLASS = IdempotentPusherSpec
   EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)

@@ -7,8 +7,11 @@
 # Debian 12 (glibc 2.36), as the machines the pins were chosen on.
 FROM python:3.10.13-slim-bookworm
 
-ENV PYTHONDONTWRITEBYTECODE=1 \
-    PIP_NO_CACHE_DIR=1 \
+# Bytecode is compiled once, at build, by uv's --compile-bytecode (as the Makefile installs).
+# Every Kubeflow task is a new container: one that compiles TensorFlow, TFX and Beam at import
+# pays that in every task, and under PYTHONDONTWRITEBYTECODE in every Python process of it
+# (Beam's workers too). So: compiled here, and that variable is not set.
+ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     TF_CPP_MIN_LOG_LEVEL=2
 
@@ -23,7 +26,7 @@ COPY pipelines /tmp/src/pipelines
 COPY runners /tmp/src/runners
 COPY schemas /tmp/src/schemas
 COPY serving /tmp/src/serving
-RUN uv pip install --system -c /tmp/constraints.txt /tmp/src \
+RUN uv pip install --system --compile-bytecode -c /tmp/constraints.txt /tmp/src \
  && cp -r /tmp/src/schemas /pipeline/schemas \
  && rm -rf /tmp/src \
  && python -c "import runners.kubeflow_v2_entrypoint, models.mnist.model, models.regression.model"

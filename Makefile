@@ -19,8 +19,10 @@ $(STAMP): setup.py constraints.txt
 	@$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
+# The CLI's own defaults (--pipeline mnist --model softmax) apply unless ARGS says otherwise;
+# naming them here made `make run ARGS="--pipeline regression"` ask for a regression softmax.
 run: $(STAMP)
-	$(BIN)/mnist-tfx run --pipeline mnist --model softmax $(ARGS)
+	$(BIN)/mnist-tfx run $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)

@@ -122,17 +122,19 @@ def test_two_runs_on_one_home_the_second_fails_at_once(tmp_path):
   assert len(fixtures.served_versions(home, "regression")) == 1
 
 
-def _mount_tmpfs(path: str, size: str) -> bool:
+def _mount_tmpfs(path: str, size: str) -> str:
+  """Mounts a tmpfs of `size` at path; '' or why it could not."""
   os.makedirs(path)
-  return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path],
-                        capture_output=True).returncode == 0
+  proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path],
+                        capture_output=True, text=True)
+  return "" if proc.returncode == 0 else proc.stderr.strip() or f"mount exited {proc.returncode}"
 
 
 @pytest.mark.needs_mnist
 def test_a_full_disk_fails_naming_the_component_and_pushes_nothing(tmp_path):
   home = str(tmp_path / "small")
-  if not _mount_tmpfs(home, "6m"):
-    pytest.skip("mounting a tmpfs is not permitted here")
+  why = _mount_tmpfs(home, "6m")
+  fixtures.require(not why, f"mounting a tmpfs is not permitted here: {why}")
   try:
     proc = fixtures.run_cli(["run", "--pipeline", "mnist", "--data-dir", fixtures.MNIST_DIR,
                              "--home", home], timeout=600)
@@ -152,8 +154,9 @@ def test_unreadable_data_files_are_one_line(tmp_path):
   that let root bypass file permissions (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH)."""
   drop = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
           "--bounding-set=-dac_override,-dac_read_search"]
-  if os.geteuid() == 0 and subprocess.run(drop + ["true"], capture_output=True).returncode:
-    pytest.skip("setpriv cannot drop capabilities here")
+  if os.geteuid() == 0:
+    fixtures.require(subprocess.run(drop + ["true"], capture_output=True).returncode == 0,
+                     "setpriv cannot drop capabilities here")
   data = tmp_path / "data"
   data.mkdir()
   for name in os.listdir(fixtures.MNIST_DIR):

@@ -1,7 +1,7 @@
 """Executor of RecipeTrainer: epochs / train_steps set for this run go into the recipe."""
 
 import json
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from absl import logging
 from tfx import types
@@ -12,16 +12,32 @@ from tfx.utils import json_utils
 from components.recipe_trainer import OVERRIDES, RECIPE_KEY
 
 
+def _run_value(name: str, value: Any) -> Optional[int]:
+  """The run's value of a recipe field, None where the run leaves the recipe's own.
+
+  None is unset (the local runner). train_steps 0 is unset too: it is the compiled
+  default of a recipe that trains by epochs (runners/kubeflow_v2._runtime_parameters).
+  A KFP parameter is a protobuf Value, a double: a whole float is taken as the integer.
+  """
+  if value is None or (name == "train_steps" and value == 0 and not isinstance(value, bool)):
+    return None
+  if isinstance(value, float) and value.is_integer():
+    value = int(value)
+  if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    raise ValueError(f"recipe override {name} must be a positive integer, got {value!r}")
+  return value
+
+
 def apply_overrides(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
-  """exec_properties with positive epochs / train_steps merged into custom_config's recipe."""
-  overrides = {k: int(exec_properties[k]) for k in OVERRIDES if exec_properties.get(k)}
-  bad = {k: v for k, v in overrides.items() if v <= 0}
-  if bad:
-    raise ValueError(f"recipe overrides must be positive integers, got {bad}")
+  """exec_properties with the run's epochs / train_steps merged into custom_config's recipe."""
+  overrides = {k: v for k, v in ((k, _run_value(k, exec_properties.get(k))) for k in OVERRIDES)
+               if v is not None}
   if not overrides:
     return exec_properties
   custom_config = json_utils.loads(
       exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
+  if RECIPE_KEY not in custom_config:
+    raise ValueError(f"recipe overrides {overrides} given, but custom_config has no {RECIPE_KEY!r}")
   recipe = json.loads(custom_config[RECIPE_KEY])
   recipe.update(overrides)
   if "train_steps" not in overrides and "epochs" in overrides:

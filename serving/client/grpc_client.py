@@ -1,15 +1,15 @@
-"""A gRPC client for TF Serving's PredictionService and ModelService (tensorflow-serving-api stubs)."""
+"""A gRPC client for TF Serving's PredictionService and ModelService (stubs: serving/client/protos.py)."""
 
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import grpc
 import numpy as np
-from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2,
-                                     model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc,
-                                     regression_pb2)
 
 from serving.client import tensors
 from serving.client.errors import ServerUnreachable, ServingError
+from serving.client.protos import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2,
+                                   model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc,
+                                   regression_pb2)
 
 _OPTIONS = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
 

@@ -12,10 +12,10 @@ from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from tensorflow.core.example import example_pb2, feature_pb2
 
 from schemas.mnist import contract
 from serving.client.grpc_client import GrpcClient
+from serving.client.protos import example_pb2, feature_pb2
 from serving.client.rest import RestClient
 
 Client = Union[RestClient, GrpcClient]

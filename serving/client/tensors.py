@@ -1,7 +1,8 @@
-"""numpy <-> TensorProto without importing TensorFlow's Python API (only its protos)."""
+"""numpy <-> TensorProto without TensorFlow (serving/client/protos.py: whose TensorProto)."""
 
 import numpy as np
-from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+
+from serving.client.protos import tensor_pb2, tensor_shape_pb2, types_pb2
 
 _TYPES = {np.dtype(np.float32): (types_pb2.DT_FLOAT, "float_val"),
           np.dtype(np.float64): (types_pb2.DT_DOUBLE, "double_val"),

@@ -27,10 +27,9 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
+from components.infra_validator import BLESSED_KEY, MESSAGE_KEY
 from serving import warmup
 
-BLESSED_KEY = "blessed"  # what TFX's Pusher reads (model_utils.is_infra_validated)
-MESSAGE_KEY = "infra_validation_message"
 BLESSED_FILE, NOT_BLESSED_FILE = "INFRA_BLESSED", "INFRA_NOT_BLESSED"
 _VERSION = 1
 _RPC_TIMEOUT_S = 30.0

@@ -33,8 +33,6 @@ class Executor(evaluator_executor.Executor):
       evaluation.set_string_custom_property(FAILED_THRESHOLDS, json.dumps(failed_thresholds(evaluation.uri)))
 
 
-
-
 def failed_thresholds(evaluation_uri: str) -> List[str]:
   """Human-readable failures from TFMA's validation result, e.g. 'within_tolerance 0.01 < 0.99'."""
   import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel

@@ -34,7 +34,7 @@ setup(
         "dill",  # tfx-bsl 1.16 imports it; newer Beam no longer pulls it in
         "tensorflow-datasets",
         "tensorflow-serving-api==2.16.1",
-        # The local TF Serving-compatible model server (serving/server/).
+        # The local TF Serving-compatible model server (serving/model_server/).
         "starlette",
         "uvicorn",
         "httptools",  # uvicorn's C HTTP parser: its default h11 costs ~0.2 ms per request

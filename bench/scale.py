@@ -168,7 +168,7 @@ def plot(rows: List[Dict[str, Any]], path: str) -> None:
     points = [(r["n"], r["stage_s"][stage]) for r in rows if r["stage_s"].get(stage)]
     if points:
       left.plot(*zip(*points), "-o", markersize=4, label=stage)
-  if len(ns) >= 2:  # what linear growth from the smallest wall would be
+  if len(ns) >= 2:  # what linear growth would be, drawn through the largest N's wall
     left.plot(ns, [rows[-1]["wall_s"] * n / ns[-1] for n in ns], "k:", linewidth=1,
               label="∝ N (through the largest)")
   left.set(xscale="log", yscale="log", xlabel="examples N", ylabel="seconds",

@@ -6,7 +6,7 @@ error if missing — a silent default would train a model nobody asked for), the
 input pipeline applies the Transform graph to raw examples, `fit` writes
 TensorBoard logs to the run dir, the module's own exporter writes the serving
 SavedModel, and TF Serving warmup requests built from real eval examples go
-into it (models/warmup.py).
+into it (serving/warmup.py).
 """
 
 import dataclasses

@@ -1,11 +1,12 @@
 """Executor of ExampleGate (see component.py).
 
 A gate failure is not a crash: the executor returns an ExecutorOutput whose
-execution result has code GATE_FAILED and, as its message, a JSON list of
-anomaly lines. TFX's launcher then marks the execution FAILED, keeps that
-result in ML Metadata (`__execution_result__`) and stops the pipeline; the CLI
-reads it back and exits 3 (nothing pushed) printing the lines. The project's
-Kubeflow entrypoint turns the same result into a failed task.
+execution result has code GATE_FAILED and, as its message, a JSON object
+{"gate": ..., "problems": [one line per anomaly]} (components/gate_result.failed).
+TFX's launcher then marks the execution FAILED, keeps that result in ML Metadata
+(`__execution_result__`) and stops the pipeline; the CLI reads it back and exits 3
+(nothing pushed) printing the lines. The project's Kubeflow entrypoint turns the
+same result into a failed task.
 """
 
 import os

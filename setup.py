@@ -43,6 +43,8 @@ setup(
         "google-crc32c",  # TFRecord framing of the request logs (model_server/request_log.py)
         "matplotlib",  # run report plots
     ],
-    extras_require={"dev": ["pytest"]},
+    # grpcio-tools: client/protogen.py's protoc, for the client's protos (its tests build the
+    # mnist-tfx-client wheel; `python client/protogen.py` makes a checkout's client TF-free).
+    extras_require={"dev": ["pytest", "grpcio-tools"]},
     entry_points={"console_scripts": ["mnist-tfx=runners.cli:entry_point"]},
 )

@@ -103,10 +103,22 @@ def test_second_run_reuses_cached_tasks_and_always_reads_what_is_served(mnist_ru
   assert spec["root"]["dag"]["tasks"][baseline[0]]["cachingOptions"] == {"enableCache": False}
 
 
+def _trained_epochs(model_run_dir):
+  """Epochs the Trainer ran: Keras' TensorBoard callback logs one epoch_loss per epoch."""
+  events = tf.io.gfile.glob(os.path.join(model_run_dir, "train", "events.out.tfevents.*"))
+  return sum(1 for path in events for event in tf.compat.v1.train.summary_iterator(path)
+             for value in event.summary.value if value.tag == "epoch_loss")
+
+
 def test_regression_spec_runs_and_predicts_2x_plus_1(tmp_path):
   store = str(tmp_path / "store")
-  result = _launcher(_compile(tmp_path, "regression"), store).run()
+  spec = _compile(tmp_path, "regression")
+  # The run-time epochs parameter, one more than compiled: it must reach the recipe.
+  epochs = int(spec["root"]["inputDefinitions"]["parameters"]["epochs"]["defaultValue"]) + 1
+  result = _launcher(spec, store).run({"epochs": epochs})
   assert result.succeeded, _failures(result)
+  (trainer,) = [name for name in result.outputs if name.startswith("Trainer")]
+  assert _trained_epochs(result.outputs[trainer]["model_run"][0]["uri"]) == epochs
   root, versions = _pushed(store, regression_contract.SERVING_MODEL_NAME)
   assert len(versions) == 1
   loaded = tf.saved_model.load(os.path.join(root, versions[0]))

@@ -259,8 +259,8 @@ def main(argv: Optional[List[str]] = None) -> int:
   stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
   log_path = os.path.join(args.results_dir, f"bench-{stamp}.log")
   out_path = os.path.join(args.results_dir, f"bench-{stamp}.json")
-  converted = tempfile.mkdtemp(prefix="official-data-")
   official = not args.skip_official and (only is None or any(n.startswith("official") for n in only))
+  converted = tempfile.mkdtemp(prefix="official-data-") if official else ""
   rounds: List[Dict[str, Any]] = []
   with open(log_path, "w") as log:
     if official:
@@ -273,7 +273,8 @@ def main(argv: Optional[List[str]] = None) -> int:
       rounds.append(one_round(measurements(args.data_dir, work, converted, log, not official), only))
       shutil.rmtree(work, ignore_errors=True)
       write_json(out_path, rounds, args.runs)  # an interrupted bench keeps its finished rounds
-  shutil.rmtree(converted, ignore_errors=True)
+  if converted:
+    shutil.rmtree(converted, ignore_errors=True)
 
   rows = table(rounds)
   print_table(rounds, rows)

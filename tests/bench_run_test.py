@@ -24,6 +24,11 @@ def _bench(tmp_path, *args):
   return command, results
 
 
+def _env(tmp_path):
+  """The bench's temporary work dirs under tmp_path: a killed bench leaves them there."""
+  return {**os.environ, "TMPDIR": str(tmp_path)}
+
+
 def _results(results):
   (path,) = [p for p in results.iterdir() if p.suffix == ".json"]
   return json.loads(path.read_text())
@@ -31,7 +36,8 @@ def _results(results):
 
 def test_failed_runs_are_recorded_and_the_table_says_missing(tmp_path):
   command, results = _bench(tmp_path, "--runs", "2")
-  proc = subprocess.run(command, capture_output=True, text=True, cwd=fixtures.ROOT, timeout=300)
+  proc = subprocess.run(command, capture_output=True, text=True, cwd=fixtures.ROOT, timeout=300,
+                        env=_env(tmp_path))
   assert proc.returncode == 1, proc.stdout + proc.stderr  # every round ran; some run failed
   data = _results(results)
   assert data["rounds_done"] == 2 and len(data["runs"]) == 2
@@ -57,7 +63,7 @@ def test_the_json_is_written_after_every_round(tmp_path):
   """Killed as round 2 starts, the bench has already written round 1."""
   command, results = _bench(tmp_path, "--runs", "3")
   proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                          cwd=fixtures.ROOT)
+                          cwd=fixtures.ROOT, env=_env(tmp_path))
   try:
     for line in proc.stdout:
       if line.startswith("round 2/3"):

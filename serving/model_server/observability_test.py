@@ -28,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tensorflow_serving.apis import (classification_pb2, inference_pb2, input_pb2, predict_pb2,
                                      prediction_log_pb2, prediction_service_pb2_grpc, regression_pb2)
 
-from serving.model_server import config, metrics, server
+from serving.model_server import config, metrics, request_log, server
 from tests import fixtures
 
 PATH = "/monitoring/prometheus/metrics"
@@ -298,6 +298,7 @@ def test_every_successful_request_is_logged_as_its_grpc_messages_and_no_failed_o
   prefix = str(tmp_path / "logs" / "toy")
   with _server([_logged("toy", base, prefix, 1.0, "tfrecord_gzip")]) as s:
     url = f"http://127.0.0.1:{s.rest_port}/v1/models/toy"
+    logged_before = _log_total(s, "toy")  # metrics are process-wide
     assert requests.post(f"{url}/versions/1:predict", json={"instances": [1.5, 2.5]}).status_code == 200
     assert requests.post(f"{url}:predict", json={"instances": ["bad"]}).status_code == 400
     assert requests.post(f"{url}:classify", json={
@@ -319,7 +320,7 @@ def test_every_successful_request_is_logged_as_its_grpc_messages_and_no_failed_o
     task = multi.tasks.add(method_name="tensorflow/serving/classify")
     task.model_spec.name, task.model_spec.signature_name = "toy", "classification"
     stub.MultiInference(multi)
-    assert _wait_for(lambda: _log_total(s, "toy") >= 6)
+    assert _wait_for(lambda: _log_total(s, "toy") >= logged_before + 6)
     files = list(s.loggers["toy"].files)
   logs = _read_logs(files)
   assert [log.WhichOneof("log_type") for log in logs] == [
@@ -360,9 +361,10 @@ def test_files_rotate_by_size_and_are_named_as_documented(tmp_path, base):
   prefix = str(tmp_path / "rotating" / "toy")
   with _server([_logged("toy", base, prefix, 1.0)], log_rotation=(600, 3600.0)) as s:
     url = f"http://127.0.0.1:{s.rest_port}/v1/models/toy:predict"
+    logged_before = _log_total(s, "toy")
     for i in range(12):
       requests.post(url, json={"instances": [float(i)] * 4})
-      _wait_for(lambda: _log_total(s, "toy") >= i + 1)  # one record a batch: each file just over 600 B
+      assert _wait_for(lambda: _log_total(s, "toy") >= logged_before + i + 1)  # a write each: > 600 B
     files = list(s.loggers["toy"].files)
   assert len(files) >= 3 and sorted(os.listdir(tmp_path / "rotating")) == sorted(map(os.path.basename, files))
   for n, path in enumerate(files):
@@ -383,18 +385,18 @@ def test_a_full_disk_drops_and_counts_records_and_the_server_keeps_answering(tmp
     with _server([_logged("toy", base, str(mount / "toy"), 1.0)]) as s:
       url = f"http://127.0.0.1:{s.rest_port}/v1/models/toy:predict"
       ok0, dropped0 = _log_total(s, "toy"), _log_total(s, "toy", "RESOURCE_EXHAUSTED")
-      body = {"instances": [1.0] * 400}  # ~2.4 KB a record: the disk is full after ~25
+      body = {"instances": [1.0] * 200}  # ~1.2 KB a record, ~12 a write: full after a few writes
       with requests.Session() as session:
         for _ in range(60):
           reply = session.post(url, json=body)
           assert reply.status_code == 200
-          time.sleep(0.005)
+          time.sleep(0.02)
+        assert session.post(url, json={"instances": [2.0]}).json() == {"predictions": [4.0]}
       assert _wait_for(lambda: _log_total(s, "toy") + _log_total(s, "toy", "RESOURCE_EXHAUSTED")
-                       >= ok0 + dropped0 + 60)
+                       >= ok0 + dropped0 + 61)
       ok, dropped = _log_total(s, "toy") - ok0, _log_total(s, "toy", "RESOURCE_EXHAUSTED") - dropped0
       files = list(s.loggers["toy"].files)
-      assert session.post(url, json={"instances": [2.0]}).json() == {"predictions": [4.0]}
-    assert ok > 0 and dropped > 0 and ok + dropped == 60
+    assert ok > 0 and dropped > 0 and ok + dropped == 61
     assert len(_read_logs(files)) == ok  # every file ends at its last complete record
   finally:
     subprocess.run(["umount", str(mount)], check=False)
@@ -407,7 +409,7 @@ def test_a_full_queue_drops_and_counts_records(tmp_path, base):
     gate = threading.Event()
     empty = prediction_log_pb2.PredictionLog
     logger.submit(lambda: (gate.wait(10), empty())[1])  # the writer thread is now busy with this one
-    time.sleep(0.1)
+    time.sleep(2 * request_log.FLUSH_INTERVAL_S)
     logger.submit(empty)  # fills the queue
     before = _log_total(s, "toy", "UNAVAILABLE")
     reply = requests.post(f"http://127.0.0.1:{s.rest_port}/v1/models/toy:predict", json={"instances": [1.0]})

@@ -169,6 +169,20 @@ def test_status_lists_versions_newest_first_and_ignores_labels(toy):
   assert unknown.status_code == 404 and unknown.json() == {"error": "Could not find any versions of model nope"}
 
 
+def test_status_json_is_message_to_json_character_for_character():
+  from serving.model_server import rest  # pylint: disable=import-outside-toplevel
+  response = get_model_status_pb2.GetModelStatusResponse()
+  assert rest.status_json(response) == json_format.MessageToJson(
+      response, including_default_value_fields=True, indent=None)
+  state = get_model_status_pb2.ModelVersionStatus.State
+  response.model_version_status.add(version=3, state=state.AVAILABLE).status.SetInParent()
+  failed = response.model_version_status.add(version=2, state=state.END)
+  failed.status.error_code, failed.status.error_message = 3, 'bad "warmup"\n\u00e9'
+  response.model_version_status.add(version=2**40, state=state.LOADING).status.SetInParent()
+  assert rest.status_json(response) == json_format.MessageToJson(
+      response, including_default_value_fields=True, indent=None)
+
+
 def test_metadata_is_the_signature_def_map_as_tf_serving_prints_it(toy):
   reply = requests.get(_url(toy, "/v1/models/toy/labels/stable/metadata")).json()
   assert reply["model_spec"] == {"name": "toy", "signature_name": "", "version": "1"}

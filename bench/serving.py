@@ -21,6 +21,13 @@ Latency figures are the median over --runs rounds of --requests calls each.
 Targets (issue 9): REST p50 <= 1.5 ms, p99 <= 5 ms; gRPC p50 <= 1.0 ms;
 >= 2,000 requests/s for mlp with batching. Writes
 bench/results/serving-<time>.json and prints a table.
+
+`--observability` measures instead what TF Serving's metrics and request logs
+cost (issue 18): the same sequential REST :predict p50/p99 with the server as
+plain, with a monitoring config (Prometheus on), with logging_config at
+sampling_rate 1.0 (GZIP TFRecord), and with both; the rounds alternate between
+the four servers, all up at once, so drift on a shared machine hits each alike.
+Targets: metrics <= +5 %, logging 1.0 <= +10 % on REST p50.
 """
 
 import argparse
@@ -120,11 +127,12 @@ def in_process_floor(base: str, example: bytes, rounds: int, requests_n: int) ->
 
 
 @contextlib.contextmanager
-def model_server(base: str, batching: bool, log) -> Iterator[Dict[str, int]]:
+def model_server(base: str, batching: bool, log, extra: List[str] = (),
+                 source: Optional[List[str]] = None) -> Iterator[Dict[str, int]]:
   ports = {"rest": free_port(), "grpc": free_port()}
-  cmd = [PY, "-m", "runners.cli", "serve", "--model-base-path", base, "--model-name",
-         contract.SERVING_MODEL_NAME, "--rest-port", str(ports["rest"]),
-         "--grpc-port", str(ports["grpc"])]
+  cmd = [PY, "-m", "runners.cli", "serve",
+         *(source or ["--model-base-path", base, "--model-name", contract.SERVING_MODEL_NAME]),
+         "--rest-port", str(ports["rest"]), "--grpc-port", str(ports["grpc"]), *extra]
   if batching:
     cmd += ["--enable-batching", "--batching-parameters-file", BATCHING_FILE]
   proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log)
@@ -248,6 +256,61 @@ def bench_model(base: str, example: bytes, args, work: str, log) -> Dict[str, An
   return result
 
 
+OBSERVABILITY_TARGETS = {"metrics": 0.05, "logging": 0.10}  # at most +5 % / +10 % REST p50
+
+
+def observability(base: str, example: bytes, args, work: str, log) -> Dict[str, Any]:
+  """REST :predict p50/p99 with metrics and request logging off and on (see the module doc)."""
+  monitoring = os.path.join(work, "monitoring.config")
+  with open(monitoring, "w") as f:
+    f.write('prometheus_config { enable: true path: "/monitoring/prometheus/metrics" }\n')
+  logs = os.path.join(work, "request-logs")
+
+  def logged_config(name: str) -> str:
+    path = os.path.join(work, f"{name}.config")
+    with open(path, "w") as f:
+      f.write(f'model_config_list {{ config {{ name: "{contract.SERVING_MODEL_NAME}" base_path: "{base}" '
+              'model_platform: "tensorflow" logging_config { log_collector_config { '
+              f'type: "tfrecord_gzip" filename_prefix: "{logs}/{name}" }} '
+              'sampling_config { sampling_rate: 1.0 } } } }\n')
+    return path
+  setups = {"off": ([], None), "metrics": (["--monitoring-config-file", monitoring], None),
+            "logging": ([], ["--model-config-file", logged_config("logging")]),
+            "both": (["--monitoring-config-file", monitoring],
+                     ["--model-config-file", logged_config("both")])}
+  body = rest_body(example)
+  rounds: Dict[str, List[Dict[str, float]]] = {k: [] for k in setups}
+  with contextlib.ExitStack() as stack:
+    ports = {k: stack.enter_context(model_server(base, False, log, extra, source))
+             for k, (extra, source) in setups.items()}
+    for _ in range(args.runs):
+      for key in setups:
+        rounds[key].append(rest_latency(ports[key]["rest"], body, 1, args.requests)["rounds"][0])
+  result: Dict[str, Any] = {}
+  for key, per_round in rounds.items():
+    result[key] = {"p50_ms": statistics.median(r["p50_ms"] for r in per_round),
+                   "p99_ms": statistics.median(r["p99_ms"] for r in per_round), "rounds": per_round}
+  off = result["off"]["p50_ms"]
+  for key, limit in OBSERVABILITY_TARGETS.items():
+    cost = result[key]["p50_ms"] / off - 1
+    result[key]["p50_cost"] = round(cost, 4)
+    result[key]["met"] = cost <= limit
+  result["logged_files"] = sorted(os.listdir(logs)) if os.path.isdir(logs) else []
+  return result
+
+
+def observability_table(results: Dict[str, Dict[str, Any]]) -> str:
+  lines = [f"{'model':8} {'setup':8} {'REST p50':>8} {'p99':>7} {'p50 cost':>8}  target"]
+  for model, r in results.items():
+    for key in ("off", "metrics", "logging", "both"):
+      cost = r[key].get("p50_cost")
+      target = (f"<= +{OBSERVABILITY_TARGETS[key]:.0%} {'met' if r[key]['met'] else 'MISSED'}"
+                if key in OBSERVABILITY_TARGETS else "")
+      lines.append(f"{model:8} {key:8} {r[key]['p50_ms']:8.3f} {r[key]['p99_ms']:7.2f} "
+                   f"{'' if cost is None else f'{cost:+.1%}':>8}  {target}")
+  return "\n".join(lines)
+
+
 def _load_cell(figure: Dict[str, Any]) -> str:
   """req/s, and the errors beside it when there were any (a rate with errors is no rate)."""
   errors = figure.get("errors", 0)
@@ -299,6 +362,8 @@ def main(argv: Optional[List[str]] = None) -> None:
   parser.add_argument("--clients", default="8,32")
   parser.add_argument("--work", help="keep the trained models here and reuse them next time "
                       "(default: a temporary directory)")
+  parser.add_argument("--observability", action="store_true",
+                      help="only the REST p50 with metrics and request logging off/on (issue 18)")
   parser.add_argument("--out-dir", default=os.path.join(ROOT, "bench", "results"))
   args = parser.parse_args(argv)
   args.clients = [int(c) for c in args.clients.split(",")]
@@ -321,7 +386,19 @@ def main(argv: Optional[List[str]] = None) -> None:
       print(f"[{model}] training {args.train_steps} steps with the pipeline...", flush=True)
       base = train(model, args.data_dir, work, args.train_steps, log)
       print(f"[{model}] measuring...", flush=True)
-      results[model] = bench_model(base, example, args, work, log)
+      if args.observability:
+        results[model] = observability(base, example, args, work, log)
+      else:
+        results[model] = bench_model(base, example, args, work, log)
+  if args.observability:
+    report = {"when": stamp, "args": vars(args), "cpu": cpu_model(), "cores": os.cpu_count(),
+              "results": results}
+    out = os.path.join(args.out_dir, f"serving-observability-{stamp}.json")
+    with open(out, "w") as f:
+      json.dump(report, f, indent=2)
+    print(observability_table(results))
+    print(f"[{report['cpu']}, {report['cores']} cores] wrote {out} (log {log_path})")
+    return
   report = {"when": stamp, "args": {k: v for k, v in vars(args).items()},
             "cores": os.cpu_count(), "results": results, "targets": verdicts(results)}
   out = os.path.join(args.out_dir, f"serving-{stamp}.json")

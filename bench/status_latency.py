@@ -37,11 +37,12 @@ _WRAPPER = ("import sys; s = float(sys.argv.pop(1)); s > 0 and sys.setswitchinte
 
 
 @contextlib.contextmanager
-def server(root: str, base: str, switch_interval: float, log):
+def server(root: str, base: str, switch_interval: float, log, extra=()):
   ports = {"rest": serving.free_port(), "grpc": serving.free_port()}
   proc = subprocess.Popen([serving.PY, "-c", _WRAPPER, str(switch_interval), "serve",
                            "--model-base-path", base, "--model-name", "mnist",
-                           "--rest-port", str(ports["rest"]), "--grpc-port", str(ports["grpc"])],
+                           "--rest-port", str(ports["rest"]), "--grpc-port", str(ports["grpc"]),
+                           *extra],
                           cwd=root, stdout=log, stderr=log)
   try:
     deadline = time.monotonic() + 180
@@ -97,7 +98,7 @@ def wrk(port: int, body: bytes, clients: int, seconds: float, work: str) -> Dict
 
 
 def one_run(args, body: bytes, work: str, log) -> Dict[str, Any]:
-  with server(args.server_root, args.base, args.switch_interval, log) as port:
+  with server(args.server_root, args.base, args.switch_interval, log, args.server_arg) as port:
     idle = probe(port, 2.0, args.interval_ms / 1e3)
     result: Dict[str, Any] = {}
     load = threading.Thread(target=lambda: result.update(
@@ -127,6 +128,8 @@ def main(argv=None) -> None:
   parser.add_argument("--interval-ms", type=float, default=10.0)
   parser.add_argument("--switch-interval", type=float, default=0.0,
                       help="sys.setswitchinterval in the server, seconds (0: leave the server's)")
+  parser.add_argument("--server-arg", action="append", default=[],
+                      help="one more `mnist-tfx serve` flag, e.g. --server-arg=--rest-api-num-threads=2")
   parser.add_argument("--out-dir", default=os.path.join(ROOT, "bench", "results"))
   args = parser.parse_args(argv)
   os.makedirs(args.out_dir, exist_ok=True)

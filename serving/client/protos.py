@@ -4,12 +4,12 @@ Which ones, decided once at import:
 
 - serving/client/_generated/, when it exists: the client package's own modules,
   generated at build time by client/protogen.py from TF 2.16's and TF Serving
-  2.16's schemas (the mnist-tfx-client and mnist-tfx wheels have it; a checkout has it
-  after `python client/protogen.py`). Importing them costs ~0.1 s and no TensorFlow.
+  2.16's schemas (the mnist-tfx-client wheel has it; a checkout has it after
+  `make` runs `python client/protogen.py` when it creates .venv/). Importing them costs ~0.1 s and no TensorFlow.
   They register in a pool of their own (serving/client/proto_pool.py), so they live
   beside TensorFlow's same-named modules in one process, whichever loads first.
-- otherwise TensorFlow's and tensorflow-serving-api's modules (a checkout that has
-  not generated them): the same messages, but importing them imports TensorFlow
+- otherwise TensorFlow's and tensorflow-serving-api's modules (the mnist-tfx wheel,
+  the Kubeflow image, a checkout that has not generated them): the same messages, but importing them imports TensorFlow
   (~7 s), as the client did before it had its own.
 
 Either way the names below are the same modules' names, the wire bytes are the same
@@ -28,6 +28,10 @@ try:
 except ModuleNotFoundError as e:
   if not (e.name or "").startswith("serving.client._generated"):
     raise
+  # A client's terminal shows answers, not TensorFlow's start-up lines (cuDNN/cuFFT
+  # factories, oneDNN); level 3 is the one that silences them in TF 2.16.
+  import os  # pylint: disable=import-outside-toplevel
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
   from tensorflow.core.example import example_pb2, feature_pb2  # noqa: F401
   from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2  # noqa: F401
   from tensorflow_serving.apis import (  # noqa: F401

@@ -52,23 +52,34 @@ class Tfds(DataSource):
 
 
 def eval_config(model_name: str):
-  """Test accuracy must reach the model's tutorial bound and not regress on the baseline."""
+  """Test accuracy must reach the model's tutorial bound and not regress on the baseline, and
+  every digit's accuracy must reach the model's per-digit floor.
+
+  The thresholds are per slice: a MetricConfig's plain `threshold` applies to every slice
+  TFMA computes (metrics_validator.py), the per-digit ones included.
+  """
   import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
+  overall, per_digit = tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[contract.LABEL_KEY])
   return tfma.EvalConfig(
       model_specs=[tfma.ModelSpec(signature_name=contract.PREDICT_SIGNATURE,
                                   label_key=contract.LABEL_KEY,
                                   prediction_key=contract.OUTPUT_PROBABILITIES)],
-      slicing_specs=[tfma.SlicingSpec()],
+      slicing_specs=[overall, per_digit],
       metrics_specs=[tfma.MetricsSpec(metrics=[
           tfma.MetricConfig(class_name="ExampleCount"),
           tfma.MetricConfig(
               class_name="SparseCategoricalAccuracy",
-              threshold=tfma.MetricThreshold(
-                  value_threshold=tfma.GenericValueThreshold(
-                      lower_bound={"value": recipes.ACCURACY_BOUNDS[model_name]}),
-                  change_threshold=tfma.GenericChangeThreshold(
-                      direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-                      absolute={"value": -MAX_ACCURACY_DROP}))),
+              per_slice_thresholds=[
+                  tfma.PerSliceMetricThreshold(slicing_specs=[overall], threshold=tfma.MetricThreshold(
+                      value_threshold=tfma.GenericValueThreshold(
+                          lower_bound={"value": recipes.ACCURACY_BOUNDS[model_name]}),
+                      change_threshold=tfma.GenericChangeThreshold(
+                          direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+                          absolute={"value": -MAX_ACCURACY_DROP}))),
+                  tfma.PerSliceMetricThreshold(slicing_specs=[per_digit], threshold=tfma.MetricThreshold(
+                      value_threshold=tfma.GenericValueThreshold(
+                          lower_bound={"value": recipes.DIGIT_ACCURACY_FLOORS[model_name]}))),
+              ]),
       ])])
 
 

@@ -9,7 +9,7 @@ from typing import List
 
 import numpy as np
 
-from pipelines import report, run_view
+from pipelines import nodes, report, run_view
 from schemas.mnist import contract
 
 SAMPLES_SHOWN = 24
@@ -50,6 +50,15 @@ def _decode(records: List[bytes]):
   return np.asarray(labels), (np.stack(images) if images else np.zeros((0, contract.NUM_PIXELS)))
 
 
+def _probabilities(model_uri: str, records: List[bytes]) -> np.ndarray:
+  """serving_default's probabilities for the records, in batches."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  serve = tf.saved_model.load(report.serving_model_dir(model_uri)).signatures[contract.PREDICT_SIGNATURE]
+  return np.concatenate([
+      serve(**{contract.PREDICT_INPUT: tf.constant(records[i:i + _BATCH])})[
+          contract.OUTPUT_PROBABILITIES].numpy() for i in range(0, len(records), _BATCH)])
+
+
 def data(run: run_view.Run) -> str:
   """Label distribution per split, the pixel-intensity histogram, then the generic statistics
   and anomalies, then a sample of training digits."""
@@ -76,12 +85,7 @@ def evaluation(run: run_view.Run) -> str:
   records = report.read_examples(run, contract.TEST_SPLIT)
   if not records:
     return ""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  serve = tf.saved_model.load(report.serving_model_dir(run.model_uri)).signatures[
-      contract.PREDICT_SIGNATURE]
-  probabilities = np.concatenate([
-      serve(**{contract.PREDICT_INPUT: tf.constant(records[i:i + _BATCH])})[
-          contract.OUTPUT_PROBABILITIES].numpy() for i in range(0, len(records), _BATCH)])
+  probabilities = _probabilities(run.model_uri, records)
   labels, images = _decode(records)
   predicted = probabilities.argmax(axis=1)
   classes = contract.NUM_CLASSES
@@ -110,8 +114,16 @@ def evaluation(run: run_view.Run) -> str:
                f"per digit (lowest: digit {worst} at {per_class[worst]:.4f})",
       caption=f"Confusion matrix (true digit by row, predicted by column) and per-digit accuracy of "
               f"the trained model on the {n:,} images of the {contract.TEST_SPLIT} split.")]
-  parts.append(report.table(["digit", "test images", "accuracy"],
-                            [[d, int(confusion[d].sum()), f"{per_class[d]:.4f}"] for d in range(classes)]))
+  header, rows = ["digit", "test images", "accuracy"], [
+      [d, int(confusion[d].sum()), f"{per_class[d]:.4f}"] for d in range(classes)]
+  served = run.output(nodes.SERVED_BASELINE, "Model") if run.served_version else None
+  if served is not None:  # the model being served when the run started, on the same images
+    served_predicted = _probabilities(served.uri, records).argmax(axis=1)
+    header += [f"served version {run.served_version}", "difference"]
+    for d, row in enumerate(rows):
+      accuracy = float(np.mean(served_predicted[labels == d] == d)) if np.any(labels == d) else 0.0
+      row += [f"{accuracy:.4f}", f"{per_class[d] - accuracy:+.4f}"]
+  parts.append(report.table(header, rows))
   wrong_all = np.flatnonzero(predicted != labels)
   wrong = wrong_all[:MISCLASSIFIED_SHOWN]
   heading = (f"<h3>Misclassified test digits (true→predicted confidence), first "

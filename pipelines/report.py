@@ -230,15 +230,24 @@ def training_section(run: run_view.Run) -> str:
 
 
 def _thresholds(evaluation) -> List[List[str]]:
-  """The EvalConfig's thresholds, from the eval_config.json TFMA writes beside its results."""
+  """The EvalConfig's thresholds (metric, slice, threshold), from the eval_config.json TFMA
+  writes beside its results."""
   path = os.path.join(evaluation.uri, "eval_config.json")
   if not os.path.isfile(path):
     return []
   with open(path) as f:
     config = json.load(f)
-  return [[m.get("className"), json.dumps(m.get("threshold", {}))]
-          for spec in config.get("evalConfig", config).get("metricsSpecs", [])
-          for m in spec.get("metrics", []) if m.get("threshold")]
+  rows = []
+  for spec in config.get("evalConfig", config).get("metricsSpecs", []):
+    for m in spec.get("metrics", []):
+      if m.get("threshold"):
+        rows.append([m.get("className"), "every slice", json.dumps(m["threshold"])])
+      for per_slice in m.get("perSliceThresholds", []):
+        slices = "; ".join(", ".join(s.get("featureKeys", [])) or "overall"
+                           for s in per_slice.get("slicingSpecs", []))
+        rows.append([m.get("className"), f"per {slices}" if slices != "overall" else slices,
+                     json.dumps(per_slice.get("threshold", {}))])
+  return rows
 
 
 def baseline_text(run: run_view.Run) -> str:
@@ -256,7 +265,7 @@ def evaluation_section(run: run_view.Run) -> str:
   if run.metrics:
     parts.append(table(["metric", "value"], [[k, f"{v:.6g}"] for k, v in sorted(run.metrics.items())]))
   if run.evaluation is not None:
-    parts.append("<h3>Thresholds</h3>" + table(["metric", "threshold"], _thresholds(run.evaluation)))
+    parts.append("<h3>Thresholds</h3>" + table(["metric", "slice", "threshold"], _thresholds(run.evaluation)))
   if run.blessed is not None:
     parts.append(f"<p>blessing: <b>{'blessed' if run.blessed else 'not blessed'}</b>; "
                  f"{escape(baseline_text(run))}</p>")

@@ -180,3 +180,28 @@ def test_deep_mnist_cnn_reaches_its_bound_and_is_pushed(tmp_path):
   assert types_pb2.DT_BFLOAT16 not in _dtypes_in_saved_model(summary["pushed_path"])
   served = tf.saved_model.load(summary["pushed_path"]).signatures[contract.PREDICT_SIGNATURE]
   assert served.structured_outputs[contract.OUTPUT_PROBABILITIES].dtype == tf.float32
+
+
+def test_a_model_broken_on_two_digits_is_refused_naming_them(tmp_path):
+  """The training images of 3 carry label 5 and those of 5 label 3 (the label distribution
+  barely moves, so the data gate has no drift to stop): the model learns the swap, and the
+  Evaluator's per-digit floor refuses it with a line for label 3 and one for label 5, and
+  for no other digit."""
+  images, labels = idx_reader.read_pair(idx_reader.find_pair(fixtures.MNIST_DIR, "train"))
+  images, labels = images[:55000], labels[:55000].astype(np.int64)
+  swapped = labels.copy()
+  swapped[labels == 3], swapped[labels == 5] = 5, 3
+  data = fixtures.write_examples_dir(str(tmp_path / "data"), {
+      "train": mnist_example_encoding.encode_examples(images, swapped),
+      "eval": fixtures.mnist_examples("train", 55000, 56000),
+      "test": fixtures.mnist_examples("t10k", 0, 10000)})
+  proc, summary = fixtures.run_pipeline(
+      str(tmp_path / "home"), ["--pipeline", "mnist", "--model", "softmax", "--examples-dir", data],
+      expect_exit=3)
+  digit_lines = sorted(l for l in summary["failed_thresholds"] if l.startswith("label "))
+  assert [l.split(":")[0] for l in digit_lines] == ["label 3", "label 5"], digit_lines
+  for line in digit_lines:
+    assert line.split(":")[1].startswith(" sparse_categorical_accuracy 0.0"), line  # learned, swapped
+    assert "< lower bound 0.85" in line
+    assert f"FAILED threshold: {line}" in proc.stdout
+  assert summary["blessed"] is False and summary["pushed_path"] is None

@@ -33,27 +33,39 @@ class Executor(evaluator_executor.Executor):
       evaluation.set_string_custom_property(FAILED_THRESHOLDS, json.dumps(failed_thresholds(evaluation.uri)))
 
 
+def _slice_name(slice_key) -> str:
+  """'' for the overall slice, 'label 3: ' for the slice of examples whose label is 3."""
+  parts = []
+  for key in slice_key.single_slice_keys:
+    kind = key.WhichOneof("kind")
+    value = getattr(key, kind) if kind else ""
+    parts.append(f"{key.column} {value.decode() if isinstance(value, bytes) else value}")
+  return (", ".join(parts) + ": ") if parts else ""
+
+
 def failed_thresholds(evaluation_uri: str) -> List[str]:
-  """Human-readable failures from TFMA's validation result, e.g. 'within_tolerance 0.01 < 0.99'."""
+  """Human-readable failures from TFMA's validation result, e.g. 'within_tolerance 0.01 < 0.99',
+  each prefixed with its slice when it is not the overall one ('label 3: ...')."""
   import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
   result = tfma.load_validation_result(evaluation_uri)
   failures = []
   for per_slice in result.metric_validations_per_slice:
+    where = _slice_name(per_slice.slice_key)
     for failure in per_slice.failures:
       bound = failure.metric_threshold.value_threshold
       value = failure.metric_value.double_value.value
       if failure.metric_key.is_diff:
         allowed = failure.metric_threshold.change_threshold.absolute.value
-        failures.append(f"{failure.metric_key.name} changed by {value:+.4g} against the served "
+        failures.append(f"{where}{failure.metric_key.name} changed by {value:+.4g} against the served "
                         f"model (allowed {allowed:+g}; short by {abs(value - allowed):.4g})")
       elif bound.HasField("lower_bound") and value < bound.lower_bound.value:
-        failures.append(f"{failure.metric_key.name} {value:.4g} < lower bound {bound.lower_bound.value:g} "
+        failures.append(f"{where}{failure.metric_key.name} {value:.4g} < lower bound {bound.lower_bound.value:g} "
                         f"(short by {bound.lower_bound.value - value:.4g})")
       elif bound.HasField("upper_bound") and value > bound.upper_bound.value:
-        failures.append(f"{failure.metric_key.name} {value:.4g} > upper bound {bound.upper_bound.value:g} "
+        failures.append(f"{where}{failure.metric_key.name} {value:.4g} > upper bound {bound.upper_bound.value:g} "
                         f"(over by {value - bound.upper_bound.value:.4g})")
       else:
-        failures.append(f"{failure.metric_key.name}: {failure.message or 'threshold not met'}")
+        failures.append(f"{where}{failure.metric_key.name}: {failure.message or 'threshold not met'}")
   return failures
 
 

@@ -1,6 +1,6 @@
 """Faults and what the pipeline does about them: bad data, crashes, concurrent runs, full disks.
 
-Each test is a row of the README's "fault → behaviour" table. They use the regression
+Each test is a row of docs/safety.md's "fault → behaviour" table. They use the regression
 pipeline (a full run takes ~20 s) unless the fault is about MNIST data; the MNIST gates
 (drift, broken records, weak model) run in tests/mnist_pipeline_e2e_test.py's scenario.
 No fault may leave a new or partial version in serving/.

@@ -48,7 +48,7 @@ ACCURACY_BOUNDS = {"softmax": 0.92, "mlp": 0.975, "cnn": 0.992}
 # than the served model" rule: that standard error alone is about a point for softmax.
 DIGIT_ACCURACY_FLOORS = {"softmax": 0.85, "mlp": 0.95, "cnn": 0.975}
 
-# Recipes measured on full MNIST (see README): the fastest that clear the bound.
+# Recipes measured on full MNIST (docs/pipeline.md): the fastest that clear the bound.
 # Precision: bf16 pays only where convolutions dominate. Measured (`python -m bench.cnn_throughput
 # [--model mlp]`: fit on in-memory data, 2 AVX-512 BF16 cores): the CNN 1,419 -> 2,598 examples/s, the
 # MLP 42,956 -> 21,506 (its 128/32-wide matmuls are cheaper than the casts around them), so

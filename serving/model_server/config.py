@@ -148,6 +148,8 @@ class ServerSettings:
   grpc_port: int = 8500
   batching: Optional[BatchingConfig] = None  # None: --enable-batching not given
   poll_seconds: float = 1.0
+  model_config_file: Optional[str] = None  # re-read every config_poll_seconds when > 0
+  config_poll_seconds: float = 0.0  # --model_config_file_poll_wait_seconds (0: read once)
   prometheus_path: Optional[str] = None  # None: no --monitoring-config-file enabling Prometheus
   log_max_file_bytes: int = 64 << 20  # request log rotation (request_log.py)
   log_max_file_seconds: float = 3600.0
@@ -179,6 +181,12 @@ def parse_model_config(text: str, source: str = "model config") -> List[ModelCon
     text_format.Parse(text, config)
   except text_format.ParseError as e:
     raise ServerConfigError(f"{source}: Error parsing text-format ModelServerConfig: {e}") from None
+  return models_from_proto(config, source)
+
+
+def models_from_proto(config: model_server_config_pb2.ModelServerConfig,
+                      source: str = "model config") -> List[ModelConfig]:
+  """Models of a ModelServerConfig (a parsed file, or a ReloadConfigRequest's config)."""
   if config.WhichOneof("config") != "model_config_list":
     raise ServerConfigError(f"{source}: only model_config_list is supported "
                             "(ModelServer does not yet support custom model config)")

@@ -23,6 +23,10 @@ def add_arguments(parser) -> None:
   parser.add_argument("--file-system-poll-wait-seconds", type=float, default=1.0,
                       help="how often to look for new versions (default 1; 0 = only at start, as "
                       "TF Serving's --file_system_poll_wait_seconds)")
+  parser.add_argument("--model-config-file-poll-wait-seconds", type=float, default=0.0,
+                      help="re-read --model-config-file this often and apply what changed: models, "
+                      "version policies, labels (default 0: read once, as TF Serving's "
+                      "--model_config_file_poll_wait_seconds)")
   parser.add_argument("--monitoring-config-file",
                       help="TF Serving MonitoringConfig text file: prometheus_config { enable: true } "
                       "serves metrics at /monitoring/prometheus/metrics on the REST port")
@@ -61,6 +65,12 @@ def configure(args):
   if args.file_system_poll_wait_seconds < 0:
     raise server_config.ServerConfigError(
         f"--file-system-poll-wait-seconds {args.file_system_poll_wait_seconds}: must be >= 0")
+  if args.model_config_file_poll_wait_seconds < 0:
+    raise server_config.ServerConfigError(
+        f"--model-config-file-poll-wait-seconds {args.model_config_file_poll_wait_seconds}: must be >= 0")
+  if args.model_config_file_poll_wait_seconds and not args.model_config_file:
+    raise server_config.ServerConfigError(
+        "--model-config-file-poll-wait-seconds needs --model-config-file")
   if args.request_log_max_file_bytes <= 0 or args.request_log_max_file_seconds <= 0:
     raise server_config.ServerConfigError(
         "--request-log-max-file-bytes and --request-log-max-file-seconds must be positive")
@@ -81,6 +91,8 @@ def configure(args):
   return server_config.ServerSettings(
       models=tuple(models), host=args.host, rest_port=args.rest_port, grpc_port=args.grpc_port,
       batching=batching, poll_seconds=args.file_system_poll_wait_seconds,
+      model_config_file=args.model_config_file,
+      config_poll_seconds=args.model_config_file_poll_wait_seconds,
       rest_api_num_threads=args.rest_api_num_threads, prometheus_path=prometheus_path,
       log_max_file_bytes=args.request_log_max_file_bytes,
       log_max_file_seconds=args.request_log_max_file_seconds,

@@ -8,15 +8,15 @@ messages over 1,024 characters are cut as grpc_status_util.cc cuts them.
 
 import functools
 import time
-from typing import Mapping, Optional, Tuple
+from typing import Callable, Mapping, Optional, Tuple
 
 import grpc
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
-                                     inference_pb2, model_service_pb2_grpc,
+                                     inference_pb2, model_management_pb2, model_service_pb2_grpc,
                                      predict_pb2, prediction_service_pb2_grpc, regression_pb2)
 
 from schemas import signatures as conventions
-from serving.model_server import errors, inference, metrics, protos
+from serving.model_server import config as server_config, errors, inference, metrics, protos
 
 
 def _spec(model_spec) -> Tuple[str, Optional[int], Optional[str]]:
@@ -169,8 +169,9 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
 
 class ModelService(model_service_pb2_grpc.ModelServiceServicer):
 
-  def __init__(self, manager):
+  def __init__(self, manager, reload: Optional[Callable[[list], None]] = None):
     self.manager = manager
+    self._reload = reload  # ModelServer.reload; None: this server cannot be reconfigured
 
   @_rpc(counted=False)  # ModelService: TF Serving records no request metric for it
   def GetModelStatus(self, request, context):  # pylint: disable=invalid-name
@@ -179,7 +180,21 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
     name, version, _ = _spec(request.model_spec)  # a label is ignored, as TF Serving does
     return self.manager.status(name, version)
 
+  @_rpc(counted=False)
   def HandleReloadConfigRequest(self, request, context):  # pylint: disable=invalid-name
-    context.abort(grpc.StatusCode.UNIMPLEMENTED,
-                  "HandleReloadConfigRequest is not supported; edit the model config file and "
-                  "restart, or push new versions (they are polled)")
+    """model_service_impl.cc: the request's ModelServerConfig replaces the server's; the reply
+    carries the status (OK) once the new config's versions are loaded and its labels moved; a
+    config the server refuses is that error's code and message, and nothing changes."""
+    if self._reload is None:
+      raise errors.ServingError(grpc.StatusCode.UNIMPLEMENTED, "this server cannot be reconfigured")
+    if request.config.WhichOneof("config") != "model_config_list":
+      raise errors.invalid("ServerModelConfig type not supported by HandleReloadConfigRequest. "
+                           "Only ModelConfigList is currently supported")
+    try:
+      models = server_config.models_from_proto(request.config, source="ReloadConfigRequest")
+    except server_config.ServerConfigError as e:
+      raise errors.invalid(str(e)) from None
+    self._reload(models)
+    response = model_management_pb2.ReloadConfigResponse()
+    response.status.SetInParent()  # error_code 0: OK (ToStatusProto of an OK status)
+    return response

@@ -10,6 +10,14 @@ servable it resolved, so it finishes on the old version even if that version is
 unloaded meanwhile: no request fails during a swap. States and status messages
 are TF Serving's (get_model_status_impl.cc), and every version ever seen stays
 in the status list, unloaded ones as END.
+
+`reconfigure()` applies a new model_config_list live (a re-read config file, or
+ModelService/HandleReloadConfigRequest), as server_core.cc ReloadConfig does:
+models added are loaded, models removed are unloaded, a changed version policy
+loads what it now aspires to before unloading what it no longer does. A version
+label moves only once its target version is AVAILABLE (TF Serving refuses a label
+on a version it has not loaded, server_core.cc UpdateModelVersionLabelMap): until
+then the label keeps answering from its old version, which stays loaded for it.
 """
 
 import logging
@@ -45,6 +53,7 @@ class Model:
     self.config = config
     self.versions: Dict[int, VersionState] = {}
     self.available: Dict[int, inference.Servable] = {}  # replaced whole, never mutated
+    self.labels: Dict[str, int] = {}  # the labels in force: each names an AVAILABLE version
 
 
 def list_versions(base_path: str) -> List[int]:
@@ -98,15 +107,65 @@ class ModelManager:
       for model in self._models.values():
         self._poll_model(model)
 
+  def reconfigure(self, configs: List[ModelConfig]) -> None:
+    """Serves `configs` from now on (already validated); returns once the versions they aspire
+    to are loaded (or failed) and what they no longer name is unloaded."""
+    with self._poll_lock:
+      wanted = {c.name: c for c in configs}
+      for name in sorted(set(self._models) - set(wanted)):
+        model = self._models[name]
+        for version in sorted(model.available):
+          self._unload(model, version)
+        with self._lock:
+          model.labels = {}
+          self._models = {n: m for n, m in self._models.items() if n != name}
+        log.info("%s removed from the config", name)
+      for name, config in wanted.items():
+        model = self._models.get(name)
+        if model is None:
+          with self._lock:
+            self._models = {**self._models, name: Model(config)}
+          log.info("%s added to the config", name)
+        elif model.config != config:
+          if config.base_path != model.config.base_path:  # same numbers, other models: reload them
+            for version in sorted(model.available):
+              self._unload(model, version)
+            with self._lock:
+              model.labels, model.versions = {}, {}
+          model.config = config
+      for model in list(self._models.values()):
+        self._poll_model(model)
+    self._changed()
+
   def _poll_model(self, model: Model) -> None:
     aspired = model.config.policy.choose(list_versions(model.config.base_path))
     for version in aspired:
-      if version not in model.versions:
+      entry = model.versions.get(version)
+      # New, or unloaded earlier and aspired again (a rollback); a version that failed to load
+      # is not retried on every poll.
+      if entry is None or (entry.state == State.END and entry.error is None):
         self._load(model, version)
-    keep = set(aspired) & set(model.available)
+    self._move_labels(model)
+    keep = (set(aspired) | set(model.labels.values())) & set(model.available)
     if keep or not aspired:
       for version in sorted(set(model.available) - keep):
         self._unload(model, version)
+
+  def _move_labels(self, model: Model) -> None:
+    """The config's labels whose version is AVAILABLE take effect; the others keep their old
+    version (if they had one) until theirs is."""
+    labels = {}
+    for label, version in model.config.label_map.items():
+      if version in model.available:
+        labels[label] = version
+      elif label in model.labels:
+        labels[label] = model.labels[label]
+    if labels != model.labels:
+      for label, version in sorted(labels.items()):
+        if model.labels.get(label) != version:
+          log.info("%s label %s -> version %d", model.config.name, label, version)
+      with self._lock:
+        model.labels = labels
 
   def _load(self, model: Model, version: int) -> None:
     entry = VersionState(version)
@@ -184,9 +243,10 @@ class ModelManager:
       raise errors.invalid("ModelSpec has no name specified.")
     model = self._models.get(name)
     if label:
-      if model is None or label not in model.config.label_map:
+      labels = model.labels if model is not None else {}
+      if label not in labels:
         raise errors.invalid(f"Unrecognized servable version label: {label}")
-      version = model.config.label_map[label]
+      version = labels[label]
     if model is not None:
       available = model.available
       if version is None and available:

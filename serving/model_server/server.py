@@ -49,8 +49,12 @@ class ModelServer:
                rest_workers: int = 0, prometheus_path: Optional[str] = None,
                log_rotation: Tuple[int, float] = (request_log.DEFAULT_MAX_FILE_BYTES,
                                                   request_log.DEFAULT_MAX_FILE_SECONDS),
-               log_queue_records: int = request_log.DEFAULT_QUEUE_RECORDS):
+               log_queue_records: int = request_log.DEFAULT_QUEUE_RECORDS,
+               model_config_file: Optional[str] = None, config_poll_seconds: float = 0.0):
     self.host, self.poll_seconds, self.load_timeout = host, poll_seconds, load_timeout
+    self.model_config_file, self.config_poll_seconds = model_config_file, config_poll_seconds
+    self._config_text: Optional[str] = None  # the file's text the models came from
+    self._reload_lock = threading.Lock()
     self.models = list(models)
     self.prometheus_path = prometheus_path
     self._log_rotation, self._log_queue_records = log_rotation, log_queue_records
@@ -74,6 +78,8 @@ class ModelServer:
                grpc_port=settings.grpc_port, batching_config=settings.batching,
                poll_seconds=settings.poll_seconds, rest_workers=settings.rest_api_num_threads,
                prometheus_path=settings.prometheus_path,
+               model_config_file=settings.model_config_file,
+               config_poll_seconds=settings.config_poll_seconds,
                log_rotation=(settings.log_max_file_bytes, settings.log_max_file_seconds))
 
   def start(self) -> "ModelServer":
@@ -97,13 +103,11 @@ class ModelServer:
       self.batcher = batching.Batcher(self.batching_config) if self.batching_config else None
       for model in self.models:
         if model.logging is not None:
-          self.loggers[model.name] = request_log.RequestLogger(
-              model.name, model.logging.collector_type, model.logging.filename_prefix,
-              model.logging.sampling_rate, *self._log_rotation, queue_records=self._log_queue_records)
+          self.loggers[model.name] = self._logger(model)
       prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
           grpc_service.PredictionService(self.manager, self.batcher, self.loggers), self._grpc)
       model_service_pb2_grpc.add_ModelServiceServicer_to_server(
-          grpc_service.ModelService(self.manager), self._grpc)
+          grpc_service.ModelService(self.manager, reload=self.reload), self._grpc)
       health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
       self._grpc.start()
       self._rest_api = rest.RestApi(self.manager, self.batcher, workers=self._rest_workers or None,
@@ -114,6 +118,9 @@ class ModelServer:
       self._start_thread("rest", self._uvicorn.run, sockets=[sock])
       if self.poll_seconds > 0:  # 0: the start-up load was the one poll, as in TF Serving
         self._start_thread("version-poller", self._poll_loop)
+      if self.model_config_file and self.config_poll_seconds > 0:
+        self._config_text = _read_text(self.model_config_file)
+        self._start_thread("config-poller", self._config_poll_loop)
       deadline = time.monotonic() + 30
       while not self._uvicorn.started and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -122,6 +129,54 @@ class ModelServer:
       self.stop()
       raise
     return self
+
+  def _logger(self, model: server_config.ModelConfig) -> request_log.RequestLogger:
+    return request_log.RequestLogger(
+        model.name, model.logging.collector_type, model.logging.filename_prefix,
+        model.logging.sampling_rate, *self._log_rotation, queue_records=self._log_queue_records)
+
+  def reload(self, models: List[server_config.ModelConfig]) -> None:
+    """Serves `models` (validated) from now on, live: server_core.cc ReloadConfig's semantics
+    (the new list replaces the old) with manager.reconfigure's order (load, move labels,
+    unload). A model whose logging_config changed gets a new request logger; the old one is
+    closed once the requests that took it are done writing (its queue is drained)."""
+    with self._reload_lock:
+      old_loggers = {}
+      wanted = {m.name: m for m in models}
+      previous = {m.name: m for m in self.models}
+      for name, model in wanted.items():
+        if name in previous and previous[name].logging == model.logging:
+          continue
+        if name in self.loggers:
+          old_loggers[name] = self.loggers.pop(name)
+        if model.logging is not None:
+          self.loggers[name] = self._logger(model)
+      for name in set(previous) - set(wanted):
+        if name in self.loggers:
+          old_loggers[name] = self.loggers.pop(name)
+      self.manager.reconfigure(models)
+      self.models = list(models)
+      for logger in old_loggers.values():
+        logger.close()
+
+  def _config_poll_loop(self) -> None:
+    """--model_config_file_poll_wait_seconds: re-read the file; apply it when its text changed.
+    A file that does not parse or validate is one log line, and the last good config keeps
+    serving (TF Serving logs the error and keeps its config too, server.cc PollFilesystemAndReloadConfig)."""
+    log = logging.getLogger("mnist_tfx.model_server")
+    while not self._stop.wait(self.config_poll_seconds):
+      try:
+        text = _read_text(self.model_config_file)
+        if text == self._config_text:
+          continue
+        self._config_text = text
+        models = server_config.parse_model_config(text, source=self.model_config_file)
+        log.info("%s changed: applying it", self.model_config_file)
+        self.reload(models)
+      except (OSError, server_config.ServerConfigError) as e:
+        log.error("model config not applied, still serving the last good one: %s", e)
+      except Exception:  # pylint: disable=broad-except
+        log.exception("model config reload failed; still serving the last good one")
 
   def _update_health(self) -> None:
     """grpc.health.v1 (grpc_health's servicer): each model's name SERVING once it has an
@@ -173,6 +228,11 @@ class ModelServer:
 
   def __exit__(self, *exc) -> None:
     self.stop()
+
+
+def _read_text(path: str) -> str:
+  with open(path, encoding="utf-8") as f:
+    return f.read()
 
 
 def _add_port(server: grpc.Server, host: str, port: int) -> int:

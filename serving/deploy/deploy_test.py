@@ -104,3 +104,70 @@ def test_generated_config_lists_the_pushed_models(tmp_path):
   models = server_config.parse_model_config(generate.models_config(str(tmp_path)))
   assert [(m.name, m.base_path) for m in models] == [
       ("mnist", str(tmp_path / "mnist")), ("regression", str(tmp_path / "regression"))]
+
+
+def _labelled_config(tmp_path, labels):
+  base = tmp_path / "serving" / "mnist"
+  for version in (5, 6):
+    (base / str(version)).mkdir(parents=True)
+    (base / str(version) / "saved_model.pb").write_bytes(b"")
+  path = tmp_path / "models.config"
+  path.write_text(f'model_config_list {{ config {{ name: "mnist" base_path: "{base}" model_platform: "tensorflow" }} }}')
+  from serving import model_config  # pylint: disable=import-outside-toplevel
+  for label, version in labels:
+    model_config.promote(str(path), "mnist", version, label)
+  return str(path)
+
+
+def _generate(*argv):
+  return subprocess.run([os.sys.executable, "-m", "serving.deploy.generate", *argv], capture_output=True,
+                        text=True, cwd=os.path.dirname(os.path.dirname(HERE)))
+
+
+def test_kubernetes_canary_pins_each_track_to_its_label_and_splits_by_replicas(tmp_path):
+  path = _labelled_config(tmp_path, [("stable", 5), ("canary", 6)])
+  out = _generate("canary", "--model-config-file", path, "--model", "mnist", "--percent", "20")
+  assert out.returncode == 0, out.stderr
+  documents = list(yaml.safe_load_all(out.stdout))
+  configs = {d["metadata"]["labels"]["track"]: d for d in documents if d["kind"] == "ConfigMap"}
+  deployments = {d["metadata"]["labels"]["track"]: _deserialize(d, "V1Deployment")
+                 for d in documents if d["kind"] == "Deployment"}
+  (service,) = [_deserialize(d, "V1Service") for d in documents if d["kind"] == "Service"]
+  assert {t: d.spec.replicas for t, d in deployments.items()} == {"stable": 8, "canary": 2}
+  for track, version in (("stable", 5), ("canary", 6)):
+    parsed = text_format.Parse(configs[track]["data"]["models.config"], model_server_config_pb2.ModelServerConfig())
+    (entry,) = parsed.model_config_list.config
+    assert list(entry.model_version_policy.specific.versions) == [version]
+    deployment = deployments[track]
+    assert deployment.spec.template.spec.volumes[0].config_map.name == configs[track]["metadata"]["name"]
+    (container,) = deployment.spec.template.spec.containers
+    assert container.readiness_probe.http_get.path == f"/v1/models/mnist/versions/{version}"
+    # The one Service selects both tracks' pods.
+    assert set(service.spec.selector.items()) <= set(deployment.spec.template.metadata.labels.items())
+    assert deployment.spec.selector.match_labels == deployment.spec.template.metadata.labels
+
+
+def test_kserve_canary_is_an_inference_service_with_canary_traffic_percent(tmp_path):
+  path = _labelled_config(tmp_path, [("stable", 5), ("canary", 6)])
+  out = _generate("canary", "--model-config-file", path, "--model", "mnist", "--percent", "10", "--kserve",
+                  "--storage-uri", "gs://BUCKET/serving/mnist")
+  assert out.returncode == 0, out.stderr
+  (service,) = yaml.safe_load_all(out.stdout)
+  assert service["apiVersion"] == "serving.kserve.io/v1beta1" and service["kind"] == "InferenceService"
+  predictor = service["spec"]["predictor"]
+  assert predictor["canaryTrafficPercent"] == 10  # v1beta1 PredictorSpec's field (ComponentExtensionSpec)
+  assert predictor["model"]["storageUri"] == "gs://BUCKET/serving/mnist"
+  _deserialize(predictor["model"]["readinessProbe"], "V1Probe")
+
+
+@pytest.mark.parametrize("labels, argv, message", [
+    ([("stable", 5)], ("--percent", "10"), "model mnist has no canary label"),
+    ([("stable", 5), ("canary", 6)], ("--percent", "100"), "--percent 100: must be between 0 and 100"),
+    ([("stable", 5), ("canary", 6)], ("--percent", "10", "--kserve"), "--kserve needs --storage-uri"),
+])
+def test_canary_without_what_it_needs_is_one_line(tmp_path, labels, argv, message):
+  path = _labelled_config(tmp_path, labels)
+  out = _generate("canary", "--model-config-file", path, "--model", "mnist", *argv)
+  assert out.returncode == 2 and out.stdout == ""
+  assert out.stderr.strip().startswith("generate: error: ") and message in out.stderr
+  assert len(out.stderr.strip().splitlines()) == 1

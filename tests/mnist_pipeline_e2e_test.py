@@ -196,8 +196,8 @@ def test_a_model_broken_on_two_digits_is_refused_naming_them(tmp_path):
       "eval": fixtures.mnist_examples("train", 55000, 56000),
       "test": fixtures.mnist_examples("t10k", 0, 10000)})
   proc, summary = fixtures.run_pipeline(
-      str(tmp_path / "home"), ["--pipeline", "mnist", "--model", "softmax", "--examples-dir", data],
-      expect_exit=3)
+      str(tmp_path / "home"), ["--pipeline", "mnist", "--model", "softmax", "--examples-dir", data,
+                               "--epochs", "3"], expect_exit=3)
   digit_lines = sorted(l for l in summary["failed_thresholds"] if l.startswith("label "))
   assert [l.split(":")[0] for l in digit_lines] == ["label 3", "label 5"], digit_lines
   for line in digit_lines:

@@ -5,6 +5,7 @@ regression model comes from a small run here. Both are served from one TF Servin
 model config file, as a deployment would, and called over real HTTP and gRPC.
 """
 
+import json
 import os
 import signal
 import socket
@@ -166,3 +167,42 @@ def test_serve_and_predict_commands(pushed, test_images, tmp_path):
     assert proc.wait(timeout=60) == 0
   assert "serving mnist (versions " in proc.stdout.read()
   assert "Traceback" not in proc.stderr.read()
+
+
+def _logged_traffic(pushed, mnist_scenario, prefix, images):
+  """Serves the MNIST model with TF Serving's logging_config (every request logged) and sends
+  `images` in requests of 10 examples, half over REST and half over gRPC; the server's exit
+  closes the files."""
+  path = os.path.join(os.path.dirname(prefix), "models.config")
+  os.makedirs(os.path.dirname(prefix), exist_ok=True)
+  with open(path, "w") as f:
+    f.write(f"""model_config_list {{
+  config {{ name: "mnist" base_path: "{mnist_scenario.home}/serving/mnist" model_platform: "tensorflow"
+    logging_config {{ log_collector_config {{ type: "tfrecord_gzip" filename_prefix: "{prefix}" }}
+                     sampling_config {{ sampling_rate: 1.0 }} }} }}
+}}""")
+  with server.ModelServer(config.load_model_config(path), rest_port=0, grpc_port=0) as s:
+    clients = (rest.RestClient(f"http://127.0.0.1:{s.rest_port}", mnist.SERVING_MODEL_NAME),
+               grpc_client.GrpcClient(f"127.0.0.1:{s.grpc_port}", mnist.SERVING_MODEL_NAME))
+    for i, start in enumerate(range(0, len(images), 10)):
+      mnist_client.classify(clients[i % 2], list(images[start:start + 10]))
+
+
+def test_monitor_reads_what_the_server_logged(pushed, mnist_scenario, tmp_path):
+  """The whole loop on this project's server: its request logs of 1,000 real test digits
+  raise nothing; the same digits inverted are input skew on the image."""
+  images, _ = idx_reader.read_pair(idx_reader.find_pair(fixtures.MNIST_DIR, "t10k"))
+  base = os.path.join(mnist_scenario.home, "serving", mnist.SERVING_MODEL_NAME)
+  for name, sent, want_exit in (("clean", images[:1000], 0), ("inverted", 255 - images[:1000], 3)):
+    prefix = str(tmp_path / name / "mnist")
+    _logged_traffic(pushed, mnist_scenario, prefix, sent)
+    out = fixtures.run_cli(["monitor", "--request-logs", prefix, "--model-base-path", base, "--json"],
+                           timeout=300)
+    assert out.returncode == want_exit, (name, out.stdout, out.stderr)
+    report = json.loads(out.stdout)
+    assert report["records"] == 100 and [v["examples"] for v in report["versions"]] == [1000], report
+    features = {finding["feature"] for finding in report["findings"]}
+    if name == "clean":
+      assert not features, report
+    else:
+      assert mnist.IMAGE_KEY in features, report

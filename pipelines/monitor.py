@@ -438,7 +438,8 @@ def render(result: MonitorResult, schema, prefix: str, model_base_path: str) -> 
   from pipelines import report  # pylint: disable=import-outside-toplevel
   start, end = result.requests.modified
   lines = result.lines()
-  head = (f"<p>{len(result.requests.logs):,} logged requests in {len(result.requests.files)} files "
+  head = (f"<p>{len(result.requests.logs):,} logged requests in {len(result.requests.files)} "
+          f"{'file' if len(result.requests.files) == 1 else 'files'} "
           f"<code>{report.escape(prefix)}*</code>, written between {_iso(start)} and {_iso(end)}; "
           f"compared with the training statistics of the versions under "
           f"<code>{report.escape(model_base_path)}</code></p>")

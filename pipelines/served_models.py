@@ -44,23 +44,33 @@ def pushed_versions(base_paths: Dict[str, str], view: Optional[run_view.Metadata
 
   base_paths: model name → base path; labels: model name → version → label names.
   """
-  pushes: Dict[str, run_view.Run] = {}
-  pushed_at: Dict[str, float] = {}
+  pushes: Dict[Any, run_view.Run] = {}
+  pushed_at: Dict[Any, float] = {}
   if view is not None:
     for run in reversed(view.runs()):  # oldest first: the run that first pushed a version wins
       if run.pushed_path:
-        key = os.path.normpath(run.pushed_path)
-        if key not in pushes:
-          pushes[key] = run
-          pushed_at[key] = run.pushed.create_time_since_epoch / 1000
+        path = os.path.normpath(run.pushed_path)
+        # By path, and by <model dir>/<version> for a home that was moved or copied since (the
+        # record keeps the old path; versions are push timestamps, so the pair is unambiguous).
+        for key in (path, _short_key(path)):
+          if key not in pushes:
+            pushes[key] = run
+            pushed_at[key] = run.pushed.create_time_since_epoch / 1000
   out = []
   for model in sorted(base_paths):
     base = base_paths[model]
     for version in reversed(layout.versions(base)):
       path = os.path.join(base, str(version))
       key = os.path.normpath(path)
+      if key not in pushes:
+        key = _short_key(key)
       when = pushed_at.get(key) or (os.path.getmtime(path) if "://" not in path else float(version))
       out.append(PushedVersion(model, version, path, when, layout.is_loadable(path),
                                layout.size_bytes(path), (labels or {}).get(model, {}).get(version, []),
                                pushes.get(key)))
   return out
+
+
+def _short_key(path: str):
+  base, version = os.path.split(path.rstrip("/"))
+  return ("short", os.path.basename(base), version)

@@ -37,6 +37,16 @@ class TrainerModule:
   warmup_requests: Callable[[Sequence[bytes]], List[Any]]
   eval_batch_size: int = 1000
   after_fit: Optional[Callable[[keras.Model], None]] = None  # e.g. log learned weights
+  # (recipe, the Tuner's best values) -> the recipe to train; None: the module is not tunable
+  tuned: Optional[Callable[[Any, Dict[str, Any]], Any]] = None
+
+
+def best_values(hyperparameters: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+  """The chosen values of the Tuner's best_hyperparameters (KerasTuner's HyperParameters
+  config: {"space": [...], "values": {...}}, what TFX's Trainer hands its run_fn)."""
+  if not hyperparameters:
+    return {}
+  return dict(hyperparameters.get("values", hyperparameters))
 
 
 def read_recipe(custom_config: Optional[Dict[str, Any]], recipe_type: Type[JsonRecipe]):
@@ -69,6 +79,12 @@ def run(fn_args: FnArgs, module: TrainerModule) -> None:
   if hasattr(recipe, "precision"):  # `auto` from a compiled spec: decided on this machine
     recipe = dataclasses.replace(
         recipe, precision=precisions.resolve(recipe.precision, precisions.cpu_flags()))
+  values = best_values(getattr(fn_args, "hyperparameters", None))
+  if values:
+    if module.tuned is None:
+      raise ValueError(f"the Tuner chose {values}, but this model module has no search space")
+    recipe = module.tuned(recipe, values)
+    logging.info("Hyperparameters from the Tuner: %s", values)
   logging.info("Training recipe: %s", recipe)
   tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
   train = input_pipeline.transformed_dataset(

@@ -91,6 +91,7 @@ class RunConfig:
   # How many examples the source yields, when known before anything runs (the local
   # runner picks its Beam mode from it); None when only running it would tell.
   input_examples: Optional[int] = None
+  tune_trials: int = 0  # --tune N (pipelines whose model module has a tuner_fn); 0: no Tuner
 
 
 @dataclasses.dataclass(frozen=True)

@@ -103,6 +103,9 @@ class MnistDefinition(PipelineDefinition):
              "where the training CPU has native BF16, else float32; the pushed model serves in "
              "float32 either way. Without the flag, each model's recipe decides (cnn: auto, "
              "softmax and mlp: float32)", choices=precisions.CHOICES),
+      Option("--tune", int, None, "search the model's hyperparameters first (TFX's Tuner, "
+             "KerasTuner's RandomSearch over models/mnist/recipes.py SEARCH_SPACES) with N trials "
+             "of 200 steps each; the Trainer trains with the best", metavar="N"),
   )
 
   def configure(self, model: Optional[str], given: Mapping[str, Any],
@@ -149,8 +152,13 @@ class MnistDefinition(PipelineDefinition):
           raise DefinitionError(str(e)) from None
         source = IdxFiles(data_dir)
     known = None if isinstance(source, ExamplesDir) else sum(contract.SPLIT_SIZES.values())
+    tune = values["tune"]
+    if tune is not None and tune < 1:
+      raise DefinitionError(f"--tune {tune}: the number of trials must be at least 1")
+    tuning = f", tuned over {tune} trials first" if tune else ""
     return RunConfig(model=model, recipe=recipe, source=source, input_examples=known,
-                     description=f"{source.describe()}, model {model}, {recipe.describe()}")
+                     tune_trials=tune or 0,
+                     description=f"{source.describe()}, model {model}, {recipe.describe()}{tuning}")
 
   def build(self, config: RunConfig, runtime, epochs=None, train_steps=None):
     from components.mnist_idx_example_gen.component import MnistIdxExampleGen  # pylint: disable=import-outside-toplevel
@@ -170,7 +178,8 @@ class MnistDefinition(PipelineDefinition):
         custom_config={RECIPE_KEY: config.recipe.to_json()},
         eval_config=eval_config(config.model),
         serving_model_name=self.serving_model_name,
-        compare_to_baseline=True, epochs=epochs, train_steps=train_steps))
+        compare_to_baseline=True, epochs=epochs, train_steps=train_steps,
+        tuner_fn="models.mnist.model.tuner_fn", tune_trials=config.tune_trials))
 
   def report_data(self, run) -> str:
     from pipelines import mnist_report  # pylint: disable=import-outside-toplevel

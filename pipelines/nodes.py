@@ -11,6 +11,7 @@ SCHEMA_GEN = "ImportSchemaGen"
 SERVED_BASELINE = "ServedBaseline"
 EXAMPLE_GATE = "ExampleGate"
 TRANSFORM = "Transform"
+TUNER = "Tuner"  # only with --tune N
 TRAINER = "Trainer"
 EVALUATOR = "Evaluator"
 INFRA_VALIDATOR = "InfraValidator"

@@ -3,7 +3,7 @@
     ExampleGen ─► StatisticsGen ─► ExampleGate ◄─ ImportSchemaGen, ServedBaseline (statistics)
                                        │ (stops the run on any anomaly or drift)
                                        ▼
-                  Transform ─► Trainer ─┬─► BaselineEvaluator ◄─ ServedBaseline (model)
+      Transform [─► Tuner] ─► Trainer ─┬─► BaselineEvaluator ◄─ ServedBaseline (model)
                                         └─► InfraValidator
                                                  ▼
                                    IdempotentPusher (blessed by both; atomic)
@@ -16,19 +16,20 @@ backend cannot run one): the baseline is the model being served.
 """
 
 import dataclasses
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import tensorflow_model_analysis as tfma
 # Not `from tfx import v1`: that also imports the Google Cloud extensions (~6 s of start-up).
-from tfx.components import StatisticsGen, Transform
+from tfx.components import StatisticsGen, Transform, Tuner
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
 from tfx.dsl.components.base import base_component
 from tfx.orchestration import pipeline as tfx_pipeline
-from tfx.proto import pusher_pb2, transform_pb2
+from tfx.proto import pusher_pb2, trainer_pb2, transform_pb2
 
 from components.baseline_evaluator.component import BaselineEvaluator
 from components.example_gate.component import ExampleGate
 from components.idempotent_pusher.component import IdempotentPusher
+from components.recipe_trainer import TUNE_TRIALS_KEY
 from components.recipe_trainer.component import RecipeTrainer
 from components.infra_validator.component import ServingInfraValidator
 from components.served_baseline.component import ServedBaseline
@@ -50,6 +51,10 @@ class ModelSpec:
   # None: the recipe in custom_config decides.
   epochs: Any = None
   train_steps: Any = None
+  # --tune N: TFX's Tuner runs N trials of the model module's tuner_fn before the Trainer and
+  # hands it the best hyperparameters; 0: no Tuner node.
+  tuner_fn: Optional[str] = None
+  tune_trials: int = 0
 
 
 def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
@@ -79,12 +84,23 @@ def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
   # Nothing is transformed or trained on data the gate has not passed. An ordering edge,
   # not an artefact input: Transform's cache key stays its data and code.
   transform.add_upstream_node(example_gate)
+  tuner = None
+  if spec.tune_trials > 0:
+    tuner = Tuner(
+        tuner_fn=spec.tuner_fn,
+        examples=example_gen.outputs["examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        train_args=trainer_pb2.TrainArgs(splits=["train"]),
+        eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
+        custom_config={**spec.custom_config, TUNE_TRIALS_KEY: spec.tune_trials}).with_id(nodes.TUNER)
   trainer = RecipeTrainer(
       run_fn=spec.run_fn,
       examples=example_gen.outputs["examples"],
       transform_graph=transform.outputs["transform_graph"],
       schema=schema_gen.outputs["schema"],
       custom_config=spec.custom_config,
+      hyperparameters=tuner.outputs["best_hyperparameters"] if tuner else None,
       epochs=spec.epochs, train_steps=spec.train_steps).with_id(nodes.TRAINER)
   evaluator = BaselineEvaluator(
       examples=example_gen.outputs["examples"],
@@ -107,7 +123,7 @@ def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
       pipeline_name=pipeline_name,
       pipeline_root=runtime.pipeline_root,
       components=[example_gen, statistics_gen, schema_gen, baseline, example_gate, transform,
-                  trainer, evaluator, infra_validator, pusher],
+                  *([tuner] if tuner else []), trainer, evaluator, infra_validator, pusher],
       enable_cache=runtime.enable_cache,
       metadata_connection_config=runtime.metadata_connection_config,
       beam_pipeline_args=list(runtime.beam_pipeline_args))

@@ -19,7 +19,7 @@ def test_registered_pipelines():
   mnist, regression = registry.get("mnist"), registry.get("regression")
   assert mnist.models == ("softmax", "mlp", "cnn") and mnist.default_model == "softmax"
   assert regression.models == ("linear",)
-  assert [o.flag for o in mnist.options] == ["--data-dir", "--examples-dir", "--tfds", "--precision"]
+  assert [o.flag for o in mnist.options] == ["--data-dir", "--examples-dir", "--tfds", "--precision", "--tune"]
   assert [o.flag for o in regression.options] == ["--examples", "--noise", "--seed", "--examples-dir"]
   assert mnist.pipeline_name("cnn") == "mnist_cnn"
 

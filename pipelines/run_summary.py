@@ -30,6 +30,7 @@ class RunSummary:
   total_seconds: float = 0.0  # the runner's wall clock, set by the runner
   failed_thresholds: List[str] = dataclasses.field(default_factory=list)
   details: Dict[str, Any] = dataclasses.field(default_factory=dict)  # pipeline-specific checks
+  hyperparameters: Optional[Dict[str, Any]] = None  # what the Tuner chose (--tune), else None
 
 
 def summarise(run: run_view.Run) -> RunSummary:
@@ -39,7 +40,7 @@ def summarise(run: run_view.Run) -> RunSummary:
       pushed_path=run.pushed_path, stopped_by=run.stopped_by, anomalies=run.anomalies,
       model_uri=run.model_uri, component_seconds={s.node: s.seconds for s in run.steps},
       cached_components=[s.node for s in run.steps if s.cached],
-      failed_thresholds=run.failed_thresholds)
+      failed_thresholds=run.failed_thresholds, hyperparameters=run.hyperparameters)
 
 
 def of_run(connection_config, run_id: str) -> RunSummary:

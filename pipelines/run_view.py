@@ -27,6 +27,7 @@ from components import gate_result
 from components.baseline_evaluator import FAILED_THRESHOLDS, METRIC_PREFIX
 from components.infra_validator import MESSAGE_KEY as INFRA_MESSAGE
 from components.served_baseline import SERVED_VERSION
+from components.recipe_trainer import HYPERPARAMETERS_PROPERTY
 from models.recipe import RECIPE_KEY
 from pipelines import nodes
 
@@ -183,6 +184,16 @@ class Run:
     return model.uri if model is not None else None
 
   @property
+  def hyperparameters(self) -> Optional[Dict[str, Any]]:
+    """What the Tuner chose and the Trainer trained with (--tune), or None without a Tuner."""
+    model = self.output(nodes.TRAINER, "Model")
+    text = custom(model, HYPERPARAMETERS_PROPERTY) if model is not None else None
+    try:
+      return json.loads(text) if text else None
+    except ValueError:
+      return None
+
+  @property
   def served_version(self) -> Optional[str]:
     """The version that was served when the run started (what ServedBaseline found), or None."""
     model = self.output(nodes.SERVED_BASELINE, "Model")
@@ -254,7 +265,8 @@ class Run:
     """The run as one JSON object (`mnist-tfx runs --json`)."""
     return {"run_id": self.run_id, "started": self.started, "pipeline": self.pipeline,
             "seconds": self.seconds, "metrics": self.metrics, "blessed": self.blessed,
-            "pushed_version": self.pushed_version, "status": self.status}
+            "pushed_version": self.pushed_version, "status": self.status,
+            "hyperparameters": self.hyperparameters}
 
 
 class MetadataView:

@@ -181,3 +181,14 @@ def test_the_images_beam_harness_matches_the_pinned_beam():
   with open(os.path.join(root, "Dockerfile")) as f:
     harness = re.findall(r"apache/beam_python3\.10_sdk:([\d.]+)", f.read())
   assert pinned and harness == pinned, (pinned, harness)
+
+
+def test_tune_compiles_a_tuner_task_that_feeds_the_trainer():
+  spec = _compile("mnist", "mlp", data_uri="gs://example-bucket/data/mnist", tune=4)
+  tasks = spec["root"]["dag"]["tasks"]
+  assert "Tuner" in tasks and "Tuner" in tasks["Trainer"].get("dependentTasks", [])
+  hyperparameters = tasks["Trainer"]["inputs"]["artifacts"]["hyperparameters"]["taskOutputArtifact"]
+  assert hyperparameters == {"producerTask": "Tuner", "outputArtifactKey": "best_hyperparameters"}
+  config = json.loads(tasks["Tuner"]["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constant"])
+  assert config["tune_trials"] == 4 and json.loads(config["recipe"])["model"] == "mlp"
+  assert "Tuner" not in _compile("mnist", "mlp", data_uri="gs://example-bucket/data/mnist")["root"]["dag"]["tasks"]

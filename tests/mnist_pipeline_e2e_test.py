@@ -7,6 +7,8 @@ makes the model worse (the model gate refuses it), a training set of only digits
 Deep-MNIST CNN runs once on its own home (~85 s) to hold the 99.2 % claim.
 """
 
+import glob
+import json
 import os
 import subprocess
 import sys
@@ -206,3 +208,37 @@ def test_a_model_broken_on_two_digits_is_refused_naming_them(tmp_path):
     assert f"< lower bound {recipes.DIGIT_ACCURACY_FLOORS['softmax']:g}" in line
     assert f"FAILED threshold: {line}" in proc.stdout
   assert summary["blessed"] is False and summary["pushed_path"] is None
+
+
+def test_tune_searches_first_and_the_trainer_trains_with_the_best(tmp_path):
+  """--tune 2: TFX's Tuner runs two trials of the softmax search space before the Trainer; the
+  chosen values are recorded and shown by `runs --json`. (Small data: the gate refuses the
+  model at exit 3, which is not what this test is about.)"""
+  data = fixtures.write_examples_dir(str(tmp_path / "data"), {
+      "train": fixtures.mnist_examples("train", 0, 6000),
+      "eval": fixtures.mnist_examples("train", 55000, 56000),
+      "test": fixtures.mnist_examples("t10k", 0, 1000)})
+  home = str(tmp_path / "home")
+  proc, summary = fixtures.run_pipeline(
+      home, ["--pipeline", "mnist", "--model", "softmax", "--examples-dir", data, "--epochs", "1",
+             "--tune", "2"], expect_exit=3)
+  assert "Tuner" in summary["component_seconds"], summary["component_seconds"]
+  chosen = summary["hyperparameters"]
+  assert set(chosen) == set(recipes.SEARCH_SPACES["softmax"])
+  assert chosen["learning_rate"] in recipes.SEARCH_SPACES["softmax"]["learning_rate"]
+  assert "tuned over 2 trials first" in proc.stdout
+  assert f"tuned (trained with)           learning_rate {chosen['learning_rate']}" in proc.stdout
+  runs = fixtures.run_cli(["runs", "--home", home, "--json"], timeout=60)
+  assert runs.returncode == 0, runs.stderr
+  assert json.loads(runs.stdout)[0]["hyperparameters"] == chosen
+  with open(glob.glob(os.path.join(home, "logs", "*.log"))[0]) as f:
+    assert f"Hyperparameters from the Tuner: {chosen}" in f.read()
+
+
+@pytest.mark.parametrize("value, message", [("0", "--tune 0: the number of trials must be at least 1"),
+                                            ("-2", "--tune -2: the number of trials must be at least 1"),
+                                            ("two", "--tune: invalid int value: 'two'")])
+def test_tune_refuses_what_is_not_a_trial_count(tmp_path, value, message):
+  out = fixtures.run_cli(["run", "--home", str(tmp_path / "home"), "--tune", value], timeout=120)
+  assert out.returncode == 2 and message in out.stderr, out.stderr
+  assert len(out.stderr.strip().splitlines()) == 1 and not os.path.exists(tmp_path / "home" / "metadata.db")

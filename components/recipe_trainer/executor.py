@@ -9,7 +9,7 @@ from tfx.components.trainer import executor as trainer_executor
 from tfx.types import standard_component_specs
 from tfx.utils import json_utils
 
-from components.recipe_trainer import OVERRIDES, RECIPE_KEY
+from components.recipe_trainer import HYPERPARAMETERS_PROPERTY, OVERRIDES, RECIPE_KEY
 
 
 def _run_value(name: str, value: Any) -> Optional[int]:
@@ -48,8 +48,28 @@ def apply_overrides(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
           standard_component_specs.CUSTOM_CONFIG_KEY: json_utils.dumps(custom_config)}
 
 
+def chosen_hyperparameters(input_dict: Dict[str, List[types.Artifact]]) -> Optional[Dict[str, Any]]:
+  """The values in the Tuner's best_hyperparameters artefact, or None without a Tuner."""
+  artifacts = input_dict.get(standard_component_specs.HYPERPARAMETERS_KEY) or []
+  if not artifacts:
+    return None
+  from tfx.utils import io_utils  # pylint: disable=import-outside-toplevel
+  text = io_utils.read_string_file(io_utils.get_only_uri_in_dir(artifacts[0].uri))
+  config = json.loads(text)
+  return dict(config.get("values", config))
+
+
 class Executor(trainer_executor.GenericExecutor):
+  """TFX's Trainer executor, plus: the run's epochs/train_steps in the recipe, and the Tuner's
+  chosen values recorded on the Model artefact (`hyperparameters`, JSON) for `runs`.
+
+  Args (Do): input_dict, output_dict and exec_properties as TFX's Trainer executor takes them.
+  """
 
   def Do(self, input_dict: Dict[str, List[types.Artifact]],
          output_dict: Dict[str, List[types.Artifact]], exec_properties: Dict[str, Any]) -> None:
     super().Do(input_dict, output_dict, apply_overrides(exec_properties))
+    chosen = chosen_hyperparameters(input_dict)
+    if chosen is not None:
+      for model in output_dict[standard_component_specs.MODEL_KEY]:
+        model.set_string_custom_property(HYPERPARAMETERS_PROPERTY, json.dumps(chosen, sort_keys=True))

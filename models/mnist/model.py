@@ -9,6 +9,7 @@ and a `classification` signature shaped for TF Serving's Classify API
 (`inputs` → `scores` [N, 10], `classes` [N, 10] digit labels).
 """
 
+import dataclasses
 from typing import List, Sequence
 
 import numpy as np
@@ -21,6 +22,8 @@ from models import input_pipeline, serving_export, trainer
 from models import precision as precisions
 from serving import warmup
 from models.keras_model import FastTracingModel
+from components.recipe_trainer import TUNE_TRIALS_KEY
+from models.mnist import recipes
 from models.mnist.recipes import TRAIN_EXAMPLES, TrainingRecipe
 from schemas import signatures
 from schemas.mnist import contract
@@ -29,25 +32,25 @@ IMAGE_XF = contract.transformed_name(contract.IMAGE_KEY)
 LABEL_XF = contract.transformed_name(contract.LABEL_KEY)
 
 
-def _softmax(dtype) -> keras.Model:
+def _softmax(dtype, recipe) -> keras.Model:
   """TF tutorial 'MNIST for ML beginners': y = softmax(Wx + b)."""
-  del dtype  # one 784x10 matmul: nothing for bf16 to speed up
+  del dtype, recipe  # one 784x10 matmul: nothing for bf16 to speed up
   inputs = keras.Input(shape=(contract.NUM_PIXELS,), name=IMAGE_XF)
   logits = keras.layers.Dense(contract.NUM_CLASSES, name="logits")(inputs)
   return FastTracingModel(inputs, logits, name="softmax")
 
 
-def _mlp(dtype) -> keras.Model:
-  """'TensorFlow Mechanics 101': hidden1 128 ReLU, hidden2 32 ReLU, 10 logits."""
+def _mlp(dtype, recipe) -> keras.Model:
+  """'TensorFlow Mechanics 101': hidden1 128 ReLU (the recipe's width), hidden2 32 ReLU, 10 logits."""
   inputs = keras.Input(shape=(contract.NUM_PIXELS,), name=IMAGE_XF)
-  hidden1 = keras.layers.Dense(128, activation="relu", name="hidden1", dtype=dtype)(inputs)
+  hidden1 = keras.layers.Dense(recipe.width, activation="relu", name="hidden1", dtype=dtype)(inputs)
   hidden2 = keras.layers.Dense(32, activation="relu", name="hidden2", dtype=dtype)(hidden1)
   logits = keras.layers.Dense(contract.NUM_CLASSES, name="logits", dtype="float32")(hidden2)
   return FastTracingModel(inputs, logits, name="mlp")
 
 
-def _cnn(dtype) -> keras.Model:
-  """'Deep MNIST for Experts': conv5x5x32-pool-conv5x5x64-pool-fc1024-dropout0.5-10."""
+def _cnn(dtype, recipe) -> keras.Model:
+  """'Deep MNIST for Experts': conv5x5x32-pool-conv5x5x64-pool-fc1024-dropout0.5-10 (the recipe's rate)."""
   inputs = keras.Input(shape=(contract.NUM_PIXELS,), name=IMAGE_XF)
   x = keras.layers.Reshape((28, 28, 1), dtype=dtype)(inputs)
   x = keras.layers.Conv2D(32, 5, padding="same", activation="relu", name="conv1", dtype=dtype)(x)
@@ -56,7 +59,7 @@ def _cnn(dtype) -> keras.Model:
   x = keras.layers.MaxPool2D(2, name="pool2", dtype=dtype)(x)
   x = keras.layers.Flatten(dtype=dtype)(x)
   x = keras.layers.Dense(1024, activation="relu", name="fc1", dtype=dtype)(x)
-  x = keras.layers.Dropout(0.5, dtype=dtype)(x)
+  x = keras.layers.Dropout(recipe.dropout, dtype=dtype)(x)
   logits = keras.layers.Dense(contract.NUM_CLASSES, name="logits", dtype="float32")(x)
   return FastTracingModel(inputs, logits, name="cnn")
 
@@ -74,7 +77,7 @@ def build_model(recipe: TrainingRecipe) -> keras.Model:
   if recipe.model not in MODEL_BUILDERS:
     raise ValueError(f"unknown model '{recipe.model}', expected one of {sorted(MODEL_BUILDERS)}")
   model = MODEL_BUILDERS[recipe.model](
-      keras.mixed_precision.Policy(precisions.resolve(recipe.precision, precisions.cpu_flags())))
+      keras.mixed_precision.Policy(precisions.resolve(recipe.precision, precisions.cpu_flags())), recipe)
   learning_rate = recipe.learning_rate
   if recipe.schedule == "cosine":
     learning_rate = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, recipe.total_steps())
@@ -152,9 +155,42 @@ def warmup_requests(serialized: Sequence[bytes]):
 
 TRAINER = trainer.TrainerModule(
     recipe_type=TrainingRecipe, build_model=build_model, label_key=LABEL_XF,
-    shuffle_buffer=TRAIN_EXAMPLES, export=export_serving_model, warmup_requests=warmup_requests)
+    shuffle_buffer=TRAIN_EXAMPLES, export=export_serving_model, warmup_requests=warmup_requests,
+    tuned=recipes.tuned)
 
 
 def run_fn(fn_args: FnArgs) -> None:
   """TFX Trainer entry point."""
   trainer.run(fn_args, TRAINER)
+
+
+def tuner_fn(fn_args: FnArgs):
+  """TFX Tuner entry point: KerasTuner's RandomSearch over the recipe's search space
+  (recipes.SEARCH_SPACES), custom_config's tune_trials trials, each TRIAL_STEPS steps of the
+  recipe's batch on the train split, scored by accuracy on the eval split. Its best values
+  reach run_fn as the Trainer's hyperparameters."""
+  import keras_tuner  # pylint: disable=import-outside-toplevel
+  from tfx.components.tuner.component import TunerFnResult  # pylint: disable=import-outside-toplevel
+  recipe = trainer.read_recipe(fn_args.custom_config, TrainingRecipe)
+  recipe = dataclasses.replace(recipe, precision=precisions.resolve(recipe.precision, precisions.cpu_flags()),
+                               train_steps=recipes.TRIAL_STEPS)
+  space = recipes.SEARCH_SPACES[recipe.model]
+
+  def build(hp):
+    values = {name: hp.Choice(name, list(choices)) for name, choices in space.items()}
+    return build_model(recipes.tuned(recipe, values))
+
+  transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
+  train = input_pipeline.transformed_dataset(
+      fn_args.train_files, fn_args.data_accessor, transform_output, LABEL_XF, recipe.batch_size,
+      shuffle_buffer=10_000).repeat()
+  evaluation = input_pipeline.transformed_dataset(
+      fn_args.eval_files, fn_args.data_accessor, transform_output, LABEL_XF, 1000)
+  keras.utils.set_random_seed(0)
+  tuner = keras_tuner.RandomSearch(
+      build, objective=keras_tuner.Objective("val_accuracy", "max"),
+      max_trials=int(fn_args.custom_config[TUNE_TRIALS_KEY]), seed=0,
+      directory=fn_args.working_dir, project_name="mnist_tuning", overwrite=True)
+  return TunerFnResult(tuner=tuner, fit_kwargs={
+      "x": train, "validation_data": evaluation, "epochs": 1,
+      "steps_per_epoch": recipes.TRIAL_STEPS, "verbose": 0})

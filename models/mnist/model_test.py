@@ -134,3 +134,16 @@ def test_the_float32_twin_serves_the_bf16_models_weights():
   np.testing.assert_allclose(twin(images).numpy(), net(images).numpy(), atol=0.05)
   float32_recipe = dataclasses.replace(recipe, precision="float32")
   assert trainer.float32_twin(net, float32_recipe, model.TRAINER) is net
+
+
+def test_tuned_values_shape_the_model_and_only_the_models_own_space_applies():
+  mlp = recipes.tuned(recipes.default_recipe("mlp"), {"learning_rate": 0.01, "width": 64, "dropout": 0.1})
+  assert (mlp.learning_rate, mlp.width, mlp.dropout) == (0.01, 64, 0.5)  # dropout: not mlp's to tune
+  assert model.build_model(mlp).get_layer("hidden1").units == 64
+  cnn = recipes.tuned(recipes.default_recipe("cnn"), {"dropout": 0.3, "width": 999})
+  assert (cnn.dropout, cnn.width) == (0.3, 128)
+  dropout = [l for l in model.build_model(cnn).layers if "dropout" in l.name]
+  assert [l.rate for l in dropout] == [0.3]
+  for name, space in recipes.SEARCH_SPACES.items():
+    recipe = recipes.default_recipe(name)
+    assert all(hasattr(recipe, field) for field in space), name

@@ -26,6 +26,8 @@ class TrainingRecipe(JsonRecipe):
   # float32 | mixed_bfloat16 | auto (bf16 where the training CPU has native BF16; the local
   # runner resolves it before the run, a compiled Kubeflow spec on the training node).
   precision: str = precisions.AUTO
+  width: int = 128  # mlp: units of hidden1 (Mechanics 101's 128; hidden2 stays 32)
+  dropout: float = 0.5  # cnn: the rate before the logits (Deep MNIST's 0.5)
 
   def total_steps(self) -> int:
     if self.train_steps > 0:
@@ -70,3 +72,22 @@ DEFAULT_RECIPES = {
 
 def default_recipe(model_name: str) -> TrainingRecipe:
   return DEFAULT_RECIPES[model_name]
+
+
+# What `--tune N` searches per model (TFX's Tuner, KerasTuner's RandomSearch): the recipe
+# fields a trial may change, each with its candidate values. Everything else is the recipe's.
+SEARCH_SPACES = {
+    "softmax": {"learning_rate": (0.001, 0.003, 0.01)},
+    "mlp": {"learning_rate": (0.001, 0.003, 0.01), "width": (64, 128, 256)},
+    "cnn": {"learning_rate": (0.001, 0.002, 0.005), "dropout": (0.3, 0.5, 0.6)},
+}
+# A trial is capped, so that N trials cost about N small fractions of one training run: this
+# many steps of the recipe's batch size (20,000 examples at batch 100), validated on the eval split.
+TRIAL_STEPS = 200
+
+
+def tuned(recipe: TrainingRecipe, values) -> TrainingRecipe:
+  """The recipe with the Tuner's best values for its model's search space (others ignored)."""
+  space = SEARCH_SPACES[recipe.model]
+  chosen = {k: type(getattr(recipe, k))(v) for k, v in (values or {}).items() if k in space}
+  return dataclasses.replace(recipe, **chosen)

@@ -49,6 +49,9 @@ def print_summary(summary, out) -> None:
     out.write(f"  ANOMALY {problem}\n")
   for key, value in summary.details.items():
     out.write(f"  {key:<30} {value}\n")
+  if summary.hyperparameters:
+    chosen = ", ".join(f"{k} {v}" for k, v in sorted(summary.hyperparameters.items()))
+    out.write(f"  {'tuned (trained with)':<30} {chosen}\n")
   for failure in summary.failed_thresholds:
     out.write(f"  FAILED threshold: {failure}\n")
   if summary.infra_blessed is False:

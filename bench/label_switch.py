@@ -28,7 +28,7 @@ import time
 
 import requests
 
-from bench.serving import cpu_model
+from bench import cpu
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLI = [os.path.join(os.path.dirname(sys.executable), "mnist-tfx")]
@@ -126,7 +126,7 @@ def main(argv=None) -> int:
     server.terminate()
     server.wait(timeout=60)
   errors = [e for _, e in log if e]
-  result = {"cpu": cpu_model(), "cores": os.cpu_count(), "poll_seconds": args.poll, "clients": args.clients, "rounds": args.rounds,
+  result = {"cpu": cpu.describe(), "cores": os.cpu_count(), "poll_seconds": args.poll, "clients": args.clients, "rounds": args.rounds,
             "switch_seconds": switches, "switch_seconds_median": statistics.median(switches),
             "requests": len(log), "failed_requests": len(errors), "first_errors": errors[:5],
             "requests_per_second": len(log) / (log[-1][0] - log[0][0]) if len(log) > 1 else 0.0}
@@ -138,7 +138,7 @@ def main(argv=None) -> int:
         f"(rounds: {', '.join(f'{s:.2f}' for s in switches)}; poll every {args.poll:g} s)")
   print(f"{result['requests']} labelled requests from {args.clients} clients "
         f"({result['requests_per_second']:.0f}/s), {result['failed_requests']} failed")
-  print(f"[{result['cpu']}, {result['cores']} cores] wrote {out}")
+  print(f"[{cpu.line(result['cpu'])}] wrote {out}")
   shutil.rmtree(work, ignore_errors=True)
   return 1 if errors else 0
 

@@ -30,6 +30,7 @@ import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from bench import cpu
 from pipelines import mnist_pipeline
 from runners import errors
 
@@ -215,7 +216,7 @@ def table(rounds: List[Dict[str, Any]]) -> List[Tuple[str, Any, str]]:
 def print_table(rounds: List[Dict[str, Any]], rows, out=None) -> None:
   out = out or sys.stdout
   ok = len(rounds) - len({f["round"] for f in failures(rounds)})
-  print(f"\nmedians of {len(rounds)} rounds ({ok} without a failed run) on {os.cpu_count()} cores",
+  print(f"\nmedians of {len(rounds)} rounds ({ok} without a failed run) on {cpu.line()}",
         file=out)
   for name, value, note in rows:
     shown = "missing" if value is None else value
@@ -233,7 +234,7 @@ def print_table(rounds: List[Dict[str, Any]], rows, out=None) -> None:
 def write_json(path: str, rounds: List[Dict[str, Any]], planned: int, rows=None) -> None:
   """The results so far, replaced whole (a reader never sees half a file)."""
   with open(path + ".tmp", "w") as f:
-    json.dump({"rounds_planned": planned, "rounds_done": len(rounds), "runs": rounds,
+    json.dump({"cpu": cpu.describe(), "rounds_planned": planned, "rounds_done": len(rounds), "runs": rounds,
                "failures": failures(rounds), "table": rows}, f, indent=2)
   os.replace(path + ".tmp", path)
 

@@ -22,6 +22,7 @@ import tempfile
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from bench import cpu
 from components.regression_example_gen.generator import GeneratorConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -217,12 +218,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         runs.setdefault(n, []).append(result)
   rows = [summarise(n, runs[n]) for n in sizes]
   figures = ratios(rows)
-  print(f"\nregression pipeline, --train-steps {args.train_steps}, {len(os.sched_getaffinity(0))} "
-        f"cores, median of {args.runs} run(s)")
+  print(f"\nregression pipeline, --train-steps {args.train_steps}, {cpu.line()}, "
+        f"median of {args.runs} run(s)")
   print_table(rows, figures)
   out_path = os.path.join(args.results_dir, f"scale-{stamp}.json")
   with open(out_path, "w") as f:
-    json.dump({"when": stamp, "cores": len(os.sched_getaffinity(0)), "train_steps": args.train_steps,
+    json.dump({"when": stamp, "cpu": cpu.describe(), "cores": len(os.sched_getaffinity(0)),
+               "train_steps": args.train_steps,
                "beam_args": args.beam_arg, "sizes": sizes, "rows": rows, "figures": figures,
                "runs": runs}, f, indent=2, sort_keys=True)
   plot(rows, plot_path)

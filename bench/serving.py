@@ -50,6 +50,7 @@ from typing import Any, Dict, Iterator, List, Optional
 import numpy as np
 import requests
 
+from bench import cpu
 from schemas import signatures
 from schemas.mnist import contract
 
@@ -212,12 +213,6 @@ def parse_wrk(out: str) -> Dict[str, Any]:
     if line.strip().startswith("Socket errors:"):  # connect N, read N, write N, timeout N
       errors += sum(int(part.split()[-1]) for part in line.split(":", 1)[1].split(","))
   return {"requests_per_s": round(rps, 1), "errors": errors}
-
-
-def cpu_model() -> str:
-  out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-  return next((l.split(":", 1)[1].strip() for l in out.splitlines() if l.startswith("Model name")),
-              "unknown CPU")
 
 
 def rest_load(port: int, body: bytes, clients: int, seconds: float, work: str) -> Dict[str, Any]:
@@ -391,15 +386,15 @@ def main(argv: Optional[List[str]] = None) -> None:
       else:
         results[model] = bench_model(base, example, args, work, log)
   if args.observability:
-    report = {"when": stamp, "args": vars(args), "cpu": cpu_model(), "cores": os.cpu_count(),
+    report = {"when": stamp, "args": vars(args), "cpu": cpu.describe(), "cores": os.cpu_count(),
               "results": results}
     out = os.path.join(args.out_dir, f"serving-observability-{stamp}.json")
     with open(out, "w") as f:
       json.dump(report, f, indent=2)
     print(observability_table(results))
-    print(f"[{report['cpu']}, {report['cores']} cores] wrote {out} (log {log_path})")
+    print(f"[{cpu.line(report['cpu'])}] wrote {out} (log {log_path})")
     return
-  report = {"when": stamp, "args": {k: v for k, v in vars(args).items()},
+  report = {"when": stamp, "args": {k: v for k, v in vars(args).items()}, "cpu": cpu.describe(),
             "cores": os.cpu_count(), "results": results, "targets": verdicts(results)}
   out = os.path.join(args.out_dir, f"serving-{stamp}.json")
   with open(out, "w") as f:
@@ -410,7 +405,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     floor += f", {v['errors']} errors in the loads" if v.get("errors") else ""
     print(f"  {name}: {v['measured']} (target {v['target']}{floor}) "
           f"{'met' if v['met'] else 'MISSED'}")
-  print(f"wrote {out} (log {log_path})")
+  print(f"[{cpu.line(report['cpu'])}] wrote {out} (log {log_path})")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import threading
 import time
 from typing import Any, Dict, List
 
-from bench import serving
+from bench import cpu, serving
 
 ROOT = serving.ROOT
 TARGET_P99_MS = 10.0
@@ -141,7 +141,7 @@ def main(argv=None) -> None:
   p99 = statistics.median(r["under_load"]["p99_ms"] for r in runs)
   errors = sum(r["under_load"]["failures"] + r["predict"]["errors"] for r in runs)
   report = {
-      "when": stamp, "label": args.label, "args": vars(args), "cpu": serving.cpu_model(),
+      "when": stamp, "label": args.label, "args": vars(args), "cpu": cpu.describe(),
       "cores": os.cpu_count(),
       "server_commit": subprocess.run(["git", "-C", args.server_root, "rev-parse", "--short", "HEAD"],
                                       capture_output=True, text=True).stdout.strip(),
@@ -163,7 +163,7 @@ def main(argv=None) -> None:
   m = report["median"]
   print(f"median status p99 {m['status_p99_ms']} ms under {args.clients} CNN predict clients "
         f"(target {TARGET_P99_MS}, errors {errors}): {'met' if report['target']['met'] else 'MISSED'}"
-        f"  [{report['cpu']}, {report['cores']} cores, server {report['server_commit']}]")
+        f"  [{cpu.line(report['cpu'])}, server {report['server_commit']}]")
   print(f"wrote {out}")
 
 

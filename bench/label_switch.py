@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,16 +27,10 @@ import time
 
 import requests
 
-from bench import cpu
+from bench import cpu, serving
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLI = [os.path.join(os.path.dirname(sys.executable), "mnist-tfx")]
-
-
-def _free_port() -> int:
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    return s.getsockname()[1]
 
 
 def main(argv=None) -> int:
@@ -61,10 +54,6 @@ def main(argv=None) -> int:
   with open(config, "w") as f:
     f.write(f'model_config_list {{ config {{ name: "mnist" base_path: "{base}" model_platform: "tensorflow" '
             f'model_version_policy {{ specific {{ versions: 1 }} }} version_labels {{ key: "stable" value: 1 }} }} }}\n')
-  rest_port, grpc_port = _free_port(), _free_port()
-  server = subprocess.Popen(CLI + ["serve", "--model-config-file", config, "--model-config-file-poll-wait-seconds",
-                                   str(args.poll), "--rest-port", str(rest_port), "--grpc-port", str(grpc_port)],
-                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "server.log"), "w"))
   images = idx_reader.read_images(os.path.join(ROOT, "..", "shared", "data", "mnist", "t10k-images-idx3-ubyte.gz"))
   stop = threading.Event()
   log = []  # (time, error or None)
@@ -86,17 +75,10 @@ def main(argv=None) -> int:
           log.append((time.monotonic(), str(e)[:200]))
       n += 1
 
-  try:
-    deadline = time.monotonic() + 120
-    while True:
-      try:
-        if requests.get(f"http://127.0.0.1:{rest_port}/v1/models/mnist", timeout=1).ok:
-          break
-      except requests.ConnectionError:
-        pass
-      if server.poll() is not None or time.monotonic() > deadline:
-        raise SystemExit("bench: the server did not start; see " + os.path.join(work, "server.log"))
-      time.sleep(0.2)
+  server_log = open(os.path.join(work, "server.log"), "w")  # pylint: disable=consider-using-with
+  source = ["--model-config-file", config, "--model-config-file-poll-wait-seconds", str(args.poll)]
+  with serving.model_server(base, False, server_log, source=source) as ports:
+    rest_port, grpc_port = ports["rest"], ports["grpc"]
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(args.clients)]
     for t in threads:
       t.start()
@@ -122,9 +104,7 @@ def main(argv=None) -> int:
     stop.set()
     for t in threads:
       t.join(timeout=10)
-  finally:
-    server.terminate()
-    server.wait(timeout=60)
+  server_log.close()
   errors = [e for _, e in log if e]
   result = {"cpu": cpu.describe(), "cores": os.cpu_count(), "poll_seconds": args.poll, "clients": args.clients, "rounds": args.rounds,
             "switch_seconds": switches, "switch_seconds_median": statistics.median(switches),

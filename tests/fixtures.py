@@ -1,7 +1,10 @@
 """Paths, markers and helpers shared by the tests: real MNIST lives in ../shared/data/mnist."""
 
+import contextlib
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -146,3 +149,34 @@ def mnist_examples(prefix: str, start: int, stop: int, keep=None):
 def served_versions(home: str, model: str):
   path = os.path.join(home, "serving", model)
   return sorted(os.listdir(path)) if os.path.isdir(path) else []
+
+
+def free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(args: Sequence[str], model: str = "mnist", timeout: float = 120):
+  """`mnist-tfx serve ARGS` in its own process on two free ports, yielded as (proc, rest_port,
+  grpc_port) once GET /v1/models/<model> answers 200. On exit it is SIGTERMed and must exit 0;
+  its stdout and stderr are then left to read."""
+  import requests  # pylint: disable=import-outside-toplevel
+  rest_port, grpc_port = free_port(), free_port()
+  proc = subprocess.Popen(CLI + ["serve", *args, "--rest-port", str(rest_port), "--grpc-port", str(grpc_port)],
+                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  try:
+    deadline = time.monotonic() + timeout
+    while True:
+      try:
+        if requests.get(f"http://127.0.0.1:{rest_port}/v1/models/{model}", timeout=1).ok:
+          break
+      except requests.ConnectionError:
+        pass
+      assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+      time.sleep(0.2)
+    yield proc, rest_port, grpc_port
+  finally:
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0

@@ -11,9 +11,6 @@ label: no request fails, and each change reaches traffic.
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import threading
 import time
 
@@ -27,12 +24,6 @@ from serving.client import grpc_client, mnist as mnist_client, rest
 from tests import fixtures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, fixtures.needs_mnist]
-
-
-def _free_port():
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +62,6 @@ def test_promote_and_rollback_under_labelled_load_fail_no_request(two_versions, 
   promote = fixtures.run_cli(["promote", "--model-config-file", str(config), "--model", "mnist",
                               "--version", str(first), "--label", "stable"], timeout=60)
   assert promote.returncode == 0, promote.stderr
-  rest_port, grpc_port = _free_port(), _free_port()
-  server = subprocess.Popen(fixtures.CLI + ["serve", "--model-config-file", str(config),
-                                            "--model-config-file-poll-wait-seconds", "0.5",
-                                            "--rest-port", str(rest_port), "--grpc-port", str(grpc_port)],
-                            cwd=fixtures.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
   images = idx_reader.read_images(os.path.join(fixtures.MNIST_DIR, "t10k-images-idx3-ubyte.gz"))[:200]
   failures, answered, stop = [], [0], threading.Event()
 
@@ -95,16 +81,8 @@ def test_promote_and_rollback_under_labelled_load_fail_no_request(two_versions, 
         failures.append(f"{type(target).__name__}: {e}")
       n += 1
 
-  try:
-    deadline = time.monotonic() + 120
-    while True:
-      try:
-        if requests.get(f"http://127.0.0.1:{rest_port}/v1/models/mnist", timeout=1).ok:
-          break
-      except requests.ConnectionError:
-        pass
-      assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
-      time.sleep(0.2)
+  with fixtures.serve(["--model-config-file", str(config), "--model-config-file-poll-wait-seconds", "0.5"]
+                      ) as (server, rest_port, grpc_port):
     assert label_version() == first
     threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
     for thread in threads:
@@ -127,9 +105,6 @@ def test_promote_and_rollback_under_labelled_load_fail_no_request(two_versions, 
       for thread in threads:
         thread.join()
     status = requests.get(f"http://127.0.0.1:{rest_port}/v1/models/mnist").json()["model_version_status"]
-  finally:
-    server.send_signal(signal.SIGTERM)
-    assert server.wait(timeout=60) == 0
   assert failures == []
   assert answered[0] > 100
   # After the rollback only the labelled version is loaded; the other was unloaded.

@@ -7,11 +7,8 @@ model config file, as a deployment would, and called over real HTTP and gRPC.
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -113,28 +110,9 @@ def test_pushed_models_pass_saved_model_cli(pushed, mnist_scenario):
   assert f"Result for output key {mnist.OUTPUT_PROBABILITIES}" in ran.stdout
 
 
-def _free_port():
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    return s.getsockname()[1]
-
-
 def test_serve_and_predict_commands(pushed, test_images, tmp_path):
   images, labels = test_images
-  rest_port, grpc_port = _free_port(), _free_port()
-  proc = subprocess.Popen(fixtures.CLI + ["serve", "--model-config-file", pushed[0],
-                                          "--rest-port", str(rest_port), "--grpc-port", str(grpc_port)],
-                          cwd=fixtures.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-  try:
-    deadline = time.monotonic() + 120
-    while True:
-      try:
-        if requests.get(f"http://127.0.0.1:{rest_port}/v1/models/mnist", timeout=1).ok:
-          break
-      except requests.ConnectionError:
-        pass
-      assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
-      time.sleep(0.2)
+  with fixtures.serve(["--model-config-file", pushed[0]]) as (proc, rest_port, grpc_port):
     # PNGs: a real digit, the same at 56x56 in RGB, and dark on light.
     paths = []
     for i, (kind, image) in enumerate((("plain", images[0]), ("big", images[1]), ("inverted", images[2]))):
@@ -159,12 +137,9 @@ def test_serve_and_predict_commands(pushed, test_images, tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip() == (f"mnist-tfx: error: http://127.0.0.1:{rest_port}: HTTP 404: "
                                   "Servable not found for request: Latest(nope)")
-    down = fixtures.run_cli(["predict", "--server", f"grpc://127.0.0.1:{_free_port()}", paths[0]],
+    down = fixtures.run_cli(["predict", "--server", f"grpc://127.0.0.1:{fixtures.free_port()}", paths[0]],
                             timeout=120)
     assert down.returncode == 1 and down.stderr.startswith("mnist-tfx: error: grpc://") and "no answer" in down.stderr
-  finally:
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 0
   assert "serving mnist (versions " in proc.stdout.read()
   assert "Traceback" not in proc.stderr.read()
 

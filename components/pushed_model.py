@@ -16,6 +16,8 @@ from typing import List, Optional
 from tfx.dsl.io import fileio
 
 STATISTICS_DIR = os.path.join("assets.extra", "mnist_tfx", "train_statistics")
+# What the Trainer records about the model for the next run's warm start (models/warm_start.py).
+TRAINING_RECORD = os.path.join("assets.extra", "mnist_tfx", "training.json")
 INCOMING_PREFIX = ".incoming-"
 # What TensorFlow's loader reads as the SavedModel itself (tensorflow/python/saved_model/
 # constants.py: SAVED_MODEL_FILENAME_PB, _CPB, _PBTXT): a version without one cannot load.

@@ -17,7 +17,8 @@ import tf_keras as keras
 from absl import logging
 from tfx.components.trainer.fn_args_utils import FnArgs
 
-from models import input_pipeline, training_progress
+from components.recipe_trainer import BASE_VERSION_KEY, DATA_KEY
+from models import input_pipeline, training_progress, warm_start
 from models import precision as precisions
 from serving import warmup
 from models.recipe import RECIPE_KEY, JsonRecipe
@@ -95,7 +96,15 @@ def run(fn_args: FnArgs, module: TrainerModule) -> None:
       module.eval_batch_size)
   keras.utils.set_random_seed(0)
   model = module.build_model(recipe)
-  fit_kwargs: Dict[str, Any] = {"epochs": recipe.epochs}
+  custom_config = fn_args.custom_config or {}
+  started_from, why = warm_start.from_base_model(
+      model, getattr(recipe, "model", ""), fn_args.base_model, custom_config.get(BASE_VERSION_KEY))
+  epochs = recipe.epochs
+  if started_from is not None and getattr(recipe, "warm_start_epochs", 0) > 0:
+    epochs = recipe.warm_start_epochs  # a warm start needs fewer passes (recipes.py measures it)
+  if fn_args.base_model:  # without one, the runner has said why it starts cold
+    training_progress.announce(why + (f", {epochs} epochs" if epochs != recipe.epochs else ""))
+  fit_kwargs: Dict[str, Any] = {"epochs": epochs}
   if recipe.train_steps > 0:  # exactly N steps, validated once at the end
     train = train.repeat()
     fit_kwargs = {"epochs": 1, "steps_per_epoch": recipe.train_steps}
@@ -104,7 +113,9 @@ def run(fn_args: FnArgs, module: TrainerModule) -> None:
                        training_progress.callback(keras, recipe.batch_size)], **fit_kwargs)
   if module.after_fit:
     module.after_fit(model)
-  module.export(float32_twin(model, recipe, module), tf_transform_output,
-                fn_args.serving_model_dir)
+  serving_model = float32_twin(model, recipe, module)
+  module.export(serving_model, tf_transform_output, fn_args.serving_model_dir)
+  warm_start.write_record(fn_args.serving_model_dir, getattr(recipe, "model", ""), serving_model,
+                          custom_config.get(DATA_KEY), started_from)
   warmup.write(fn_args.serving_model_dir, module.warmup_requests(
       warmup.first_examples(fn_args.eval_files, WARMUP_EXAMPLES)))

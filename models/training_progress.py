@@ -17,6 +17,12 @@ BATCH_LOGGER = "mnist_tfx.training.batches"
 BATCH_INTERVAL_SECONDS = 0.2
 
 
+def announce(text: str) -> None:
+  """One line of the Trainer's own (e.g. how it started), shown above the epoch lines."""
+  logging.getLogger(PROGRESS_LOGGER).info("%s", text, extra={"training": {"kind": "note",
+                                                                         "text": text}})
+
+
 def callback(keras, batch_size: int):
   """A Keras callback (built lazily: this module must import without TensorFlow)."""
   epochs_log = logging.getLogger(PROGRESS_LOGGER)

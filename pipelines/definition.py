@@ -69,9 +69,18 @@ class DataSource:
 @dataclasses.dataclass(frozen=True)
 class ExamplesDir(DataSource):
   """`--examples-dir DIR`: the user's own tf.Examples (pipelines/examples_dir.py)."""
+  # The span-<N>/ folders a run reads (its window, ascending); () for a DIR without spans.
+  spans: Tuple[int, ...] = ()
 
   def describe(self) -> str:
-    return f"tf.Examples from {self.uri}"
+    if not self.spans:
+      return f"tf.Examples from {self.uri}"
+    return f"tf.Examples from {self.uri}, {describe_spans(self.spans)}"
+
+
+def describe_spans(spans: Sequence[int]) -> str:
+  """'span 3' or 'spans 2, 3'."""
+  return f"span{'s' if len(spans) > 1 else ''} {', '.join(map(str, spans))}"
 
 
 # Shared by every pipeline: your own tf.Examples instead of the pipeline's source.
@@ -92,6 +101,11 @@ class RunConfig:
   # runner picks its Beam mode from it); None when only running it would tell.
   input_examples: Optional[int] = None
   tune_trials: int = 0  # --tune N (pipelines whose model module has a tuner_fn); 0: no Tuner
+  warm_start: str = "off"  # --warm-start auto|off: may the Trainer start from the served model
+  # What the run trains on, as the Trainer records it with the model (the source and its
+  # spans); a local run whose served model was trained on the same data does not warm-start
+  # (its cached Trainer is the answer). None in a compiled spec, whose data is a parameter.
+  data_identity: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +121,10 @@ class PipelineRuntime:
   # key, so a cached baseline is reused only while the same model is served. None where
   # the runner cannot know it (a compiled Kubeflow spec runs later, many times).
   served_version: Optional[str] = None
+  # What the Trainer gets as TFX's base_model (--warm-start auto): None, nothing (cold);
+  # "" the model served when it runs (a compiled spec); a version number, that pushed
+  # version, pinned (the local runner's choice: runners/local.warm_start_plan).
+  warm_start_from: Optional[str] = None
 
 
 class PipelineDefinition(abc.ABC):
@@ -123,6 +141,7 @@ class PipelineDefinition(abc.ABC):
   # monitor` compares its distribution with the training labels'. None: not a classifier.
   class_output: Optional[str] = None
   options: Sequence[Option] = ()
+  warm_starts = False  # has --warm-start: its Trainer may start from the served model
 
   def pipeline_name(self, model: str) -> str:
     """One TFX pipeline per model, so a baseline is always of the same model."""

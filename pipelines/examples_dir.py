@@ -6,26 +6,93 @@ DIR/train/, DIR/eval/ and DIR/test/ hold TFRecord files (`*.tfrecord`, or
 business: it checks them against the curated schema before anything trains.
 Here, before TensorFlow loads, only what a file system can tell: the layout
 exists, each split has files, each file can be read.
+
+Spans. Data that arrives in batches goes into DIR/span-<N>/ folders, each laid out
+as above — TFX ExampleGen's `{SPAN}` pattern, `span-{SPAN}/<split>/*`. A folder
+whose name starts with `.` is a span still being written (write `.incoming-span-3/`,
+then rename it) and is not read. A run reads the latest `--span-window K` spans
+(default 1), each with its own ImportExampleGen pinned to that span (a static
+RangeConfig) and named after it, so TFX's cache reuses every span already
+ingested: the cache key holds the node id, the span and the files' fingerprint
+(tfx/orchestration/portable/cache_utils.py), not the window around it.
 """
 
 import glob
 import os
-from typing import Dict
+import re
+from typing import Dict, List, Optional, Tuple
 
-from pipelines.definition import DefinitionError
+from pipelines import nodes
+from pipelines.definition import DefinitionError, ExamplesDir, Option
 
 SPLITS = ("train", "eval", "test")
 FILE_PATTERN = "*.tfrecord*"  # *.tfrecord and *.tfrecord.gz (ImportExampleGen infers gzip)
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def split_patterns() -> Dict[str, str]:
-  """ImportExampleGen's split patterns, relative to DIR."""
-  return {split: os.path.join(split, FILE_PATTERN) for split in SPLITS}
+SPAN_PREFIX = "span-"
+SPAN_SPEC = "{SPAN}"  # tfx/components/example_gen/utils.py SPAN_SPEC
+# span-0, span-12; not span-012: a static RangeConfig globs span-12 (utils.py
+# _create_matching_glob_pattern writes the number without padding).
+_SPAN_FOLDER = re.compile(r"span-(0|[1-9][0-9]*)")
+
+SPAN_WINDOW_OPTION = Option(
+    "--span-window", int, None, "with --examples-dir DIR of span-<N>/ folders: train on the "
+    "latest K spans (default 1, the newest); each span is ingested once", metavar="K")
+
+
+def split_patterns(span: Optional[int] = None) -> Dict[str, str]:
+  """ImportExampleGen's split patterns, relative to DIR (under span-{SPAN}/ for a span)."""
+  prefix = SPAN_PREFIX + SPAN_SPEC if span is not None else ""
+  return {split: os.path.join(prefix, split, FILE_PATTERN) for split in SPLITS}
+
+
+def spans(path: str) -> List[int]:
+  """The published spans under DIR, ascending ([] if DIR is not laid out in spans).
+
+  A `.`-prefixed folder is a span being written and is skipped; any other span-* name
+  that is not span-<N> is a mistake the user must hear about.
+  """
+  found = []
+  for name in sorted(os.listdir(path)):
+    if name.startswith(".") or not name.startswith(SPAN_PREFIX):
+      continue
+    match = _SPAN_FOLDER.fullmatch(name)
+    if not match or not os.path.isdir(os.path.join(path, name)):
+      raise DefinitionError(f"{os.path.join(path, name)}: not a span folder (expected "
+                            "span-<N>/, N a non-negative integer without leading zeros)")
+    found.append(int(match.group(1)))
+  return sorted(found)
+
+
+def source(path: str, span_window: Optional[int] = None) -> ExamplesDir:
+  """--examples-dir DIR [--span-window K], checked: DefinitionError (one line) if not usable."""
+  if not os.path.exists(path):
+    raise DefinitionError(f"--examples-dir {path}: not found")
+  if not os.path.isdir(path):
+    raise DefinitionError(f"--examples-dir {path}: is a file, not a directory")
+  path = os.path.abspath(path)
+  published = spans(path)
+  if span_window is not None and span_window < 1:
+    raise DefinitionError(f"--span-window {span_window}: the window must be at least 1 span")
+  if not published:
+    if span_window is not None:
+      raise DefinitionError(f"--span-window {span_window}: {path} has no span-<N>/ folders")
+    validate(path)
+    return ExamplesDir(path)
+  window = span_window or 1
+  if window > len(published):
+    raise DefinitionError(f"--span-window {window}: {path} has only {len(published)} "
+                          f"span{'s' if len(published) > 1 else ''} "
+                          f"({', '.join(map(str, published))})")
+  chosen = tuple(published[-window:])
+  for span in reversed(chosen):  # the latest first: the one a new batch most likely broke
+    validate(os.path.join(path, f"{SPAN_PREFIX}{span}"))
+  return ExamplesDir(path, spans=chosen)
 
 
 def validate(path: str) -> str:
-  """The absolute DIR; DefinitionError (one line) for anything a user must fix."""
+  """The absolute DIR of one dataset (no spans); DefinitionError (one line) if not usable."""
   if not os.path.exists(path):
     raise DefinitionError(f"--examples-dir {path}: not found")
   if not os.path.isdir(path):
@@ -33,13 +100,13 @@ def validate(path: str) -> str:
   path = os.path.abspath(path)
   for split in SPLITS:
     if not os.path.isdir(os.path.join(path, split)):
-      raise DefinitionError(f"--examples-dir {path}: no {split}/ directory "
+      raise DefinitionError(f"{path}: no {split}/ directory "
                             f"(expected {', '.join(s + '/' for s in SPLITS)})")
   for split, pattern in split_patterns().items():
     split_dir = os.path.join(path, split)
     files = sorted(glob.glob(os.path.join(path, pattern)))
     if not files:
-      raise DefinitionError(f"{split_dir}: no *.tfrecord or *.tfrecord.gz files")
+      raise DefinitionError(f"{split_dir}: no *.tfrecord or *.tfrecord.gz files (empty split)")
     for name in files:
       try:
         with open(name, "rb") as f:
@@ -53,10 +120,27 @@ def validate(path: str) -> str:
   return path
 
 
-def import_example_gen(examples_dir: str):
-  """TFX's ImportExampleGen over DIR's three splits (imports TFX)."""
+def import_example_gen(examples_dir: str, span: Optional[int] = None):
+  """TFX's ImportExampleGen over DIR's three splits, or over span-<span>/'s (imports TFX).
+
+  A span's node is pinned to it (static RangeConfig) and named after it
+  (`ImportExampleGen.span-3`); TFX records `span` on the Examples artefact.
+  """
   from tfx.components import ImportExampleGen  # pylint: disable=import-outside-toplevel
-  from tfx.proto import example_gen_pb2  # pylint: disable=import-outside-toplevel
-  return ImportExampleGen(input_base=examples_dir, input_config=example_gen_pb2.Input(splits=[
+  from tfx.proto import example_gen_pb2, range_config_pb2  # pylint: disable=import-outside-toplevel
+  input_config = example_gen_pb2.Input(splits=[
       example_gen_pb2.Input.Split(name=split, pattern=pattern)
-      for split, pattern in split_patterns().items()]))
+      for split, pattern in split_patterns(span).items()])
+  if span is None:
+    return ImportExampleGen(input_base=examples_dir, input_config=input_config)
+  return ImportExampleGen(
+      input_base=examples_dir, input_config=input_config,
+      range_config=range_config_pb2.RangeConfig(static_range=range_config_pb2.StaticRange(
+          start_span_number=span, end_span_number=span))).with_id(nodes.for_span("ImportExampleGen", span))
+
+
+def example_gens(source: ExamplesDir) -> List[Tuple[Optional[int], object]]:
+  """[(span, ImportExampleGen)] for the source's spans, oldest first; [(None, gen)] without."""
+  if not source.spans:
+    return [(None, import_example_gen(source.uri))]
+  return [(span, import_example_gen(source.uri, span)) for span in source.spans]

@@ -11,11 +11,14 @@ from typing import Any, Dict, Mapping, Optional
 
 from models import precision as precisions
 from models.mnist import recipes
+from components.recipe_trainer import DATA_KEY
 from models.recipe import RECIPE_KEY
 from pipelines import examples_dir
 from pipelines.definition import (EXAMPLES_DIR_OPTION, DataSource, DefinitionError, ExamplesDir,
                                   Option, PipelineDefinition, RunConfig, Target, with_overrides)
 from schemas.mnist import contract
+
+WARM_START_CHOICES = ("auto", "off")
 
 # A candidate may not be worse than the latest blessed model of its name by more than this
 # (0.1 % = 10 of the 10,000 test images: retraining noise, not a regression).
@@ -92,17 +95,22 @@ class MnistDefinition(PipelineDefinition):
   headline_metric = "sparse_categorical_accuracy"  # the gate's metric (eval_config)
   label_key = contract.LABEL_KEY
   class_output = contract.OUTPUT_CLASSES
+  warm_starts = True
   options = (
       Option("--data-dir", str, None, "directory with the four MNIST IDX files (default: "
              "../shared/data/mnist beside the checkout if present, else tensorflow-datasets)",
              metavar="DIR", local_path=True),
       EXAMPLES_DIR_OPTION,
+      examples_dir.SPAN_WINDOW_OPTION,
       Option("--tfds", bool, False, "read MNIST from tensorflow-datasets (downloaded once); "
              "with compile, the cluster downloads it"),
       Option("--precision", str, None, "training arithmetic: auto = mixed_bfloat16 "
              "where the training CPU has native BF16, else float32; the pushed model serves in "
              "float32 either way. Without the flag, each model's recipe decides (cnn: auto, "
              "softmax and mlp: float32)", choices=precisions.CHOICES),
+      Option("--warm-start", str, "auto", "auto: the Trainer starts from the served model's "
+             "weights when it is the same model (name and layer shapes) trained on other data, "
+             "else from scratch; off: always from scratch", choices=WARM_START_CHOICES),
       Option("--tune", int, None, "search the model's hyperparameters first (TFX's Tuner, "
              "KerasTuner's RandomSearch over models/mnist/recipes.py SEARCH_SPACES) with N trials "
              "of 200 steps each; the Trainer trains with the best", metavar="N"),
@@ -137,7 +145,7 @@ class MnistDefinition(PipelineDefinition):
                               "(the cluster downloads MNIST from tensorflow-datasets)")
       source: DataSource = IdxFiles(data_uri) if data_uri is not None else Tfds()
     elif values["examples_dir"] is not None:
-      source = ExamplesDir(examples_dir.validate(values["examples_dir"]))
+      source = examples_dir.source(values["examples_dir"], values["span_window"])
     elif values["tfds"]:
       source = Tfds()
     else:
@@ -151,13 +159,16 @@ class MnistDefinition(PipelineDefinition):
         except idx_reader.IdxFormatError as e:
           raise DefinitionError(str(e)) from None
         source = IdxFiles(data_dir)
+    if values["span_window"] is not None and not isinstance(source, ExamplesDir):
+      raise DefinitionError("--span-window needs --examples-dir DIR of span-<N>/ folders")
     known = None if isinstance(source, ExamplesDir) else sum(contract.SPLIT_SIZES.values())
     tune = values["tune"]
     if tune is not None and tune < 1:
       raise DefinitionError(f"--tune {tune}: the number of trials must be at least 1")
     tuning = f", tuned over {tune} trials first" if tune else ""
     return RunConfig(model=model, recipe=recipe, source=source, input_examples=known,
-                     tune_trials=tune or 0,
+                     tune_trials=tune or 0, warm_start=values["warm_start"],
+                     data_identity=source.describe() if target is Target.LOCAL else None,
                      description=f"{source.describe()}, model {model}, {recipe.describe()}{tuning}")
 
   def build(self, config: RunConfig, runtime, epochs=None, train_steps=None):
@@ -166,16 +177,17 @@ class MnistDefinition(PipelineDefinition):
     from pipelines import pipeline  # pylint: disable=import-outside-toplevel
     source = config.source
     if isinstance(source, ExamplesDir):
-      example_gen = examples_dir.import_example_gen(source.uri)
+      example_gens = examples_dir.example_gens(source)
     elif isinstance(source, IdxFiles):
-      example_gen = MnistIdxExampleGen(data_dir=source.uri)
+      example_gens = [(None, MnistIdxExampleGen(data_dir=source.uri))]
     else:
-      example_gen = MnistTfdsExampleGen()
-    return pipeline.create_pipeline(self.pipeline_name(config.model), runtime, example_gen,
+      example_gens = [(None, MnistTfdsExampleGen())]
+    return pipeline.create_pipeline(self.pipeline_name(config.model), runtime, example_gens,
                                     pipeline.ModelSpec(
         preprocessing_fn="models.mnist.preprocessing.preprocessing_fn",
         run_fn="models.mnist.model.run_fn",
-        custom_config={RECIPE_KEY: config.recipe.to_json()},
+        custom_config={RECIPE_KEY: config.recipe.to_json(),
+                       **({DATA_KEY: config.data_identity} if config.data_identity else {})},
         eval_config=eval_config(config.model),
         serving_model_name=self.serving_model_name,
         compare_to_baseline=True, epochs=epochs, train_steps=train_steps,

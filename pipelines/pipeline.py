@@ -16,7 +16,7 @@ backend cannot run one): the baseline is the model being served.
 """
 
 import dataclasses
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import tensorflow_model_analysis as tfma
 # Not `from tfx import v1`: that also imports the Google Cloud extensions (~6 s of start-up).
@@ -25,6 +25,7 @@ from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGe
 from tfx.dsl.components.base import base_component
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import pusher_pb2, trainer_pb2, transform_pb2
+from tfx.types import channel_utils
 
 from components.baseline_evaluator.component import BaselineEvaluator
 from components.example_gate.component import ExampleGate
@@ -58,24 +59,38 @@ class ModelSpec:
 
 
 def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
-                    example_gen: base_component.BaseComponent, spec: ModelSpec) -> tfx_pipeline.Pipeline:
+                    example_gens: Sequence[Tuple[Optional[int], base_component.BaseComponent]],
+                    spec: ModelSpec) -> tfx_pipeline.Pipeline:
+  """The graph over `example_gens`: [(None, gen)] for one dataset, or [(span, gen)] per span
+  of the window, oldest first (pipelines/examples_dir.py).
+
+  Per span: its own StatisticsGen and ExampleGate, named after the span, so a span's data
+  work is TFX-cached whatever window it is in. Transform analyses, the Tuner and Trainer
+  learn from, every span's train split (a union channel); the Evaluator measures on the
+  latest span's test split, and the Pusher files the latest span's statistics with the
+  model: the next run measures drift against the newest data behind what is served.
+  """
   schema_gen = ImportSchemaGen(schema_file=runtime.schema_uri).with_id(nodes.SCHEMA_GEN)
-  # Given the curated schema, StatisticsGen keeps per-value counts of categorical features
-  # (the MNIST label), which the drift comparator needs.
-  statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"],
-                                 schema=schema_gen.outputs["schema"]).with_id(nodes.STATISTICS_GEN)
   baseline = ServedBaseline(serving_dir=runtime.serving_dir,
                             served_version=runtime.served_version or "").with_id(nodes.SERVED_BASELINE)
-  example_gate = ExampleGate(
-      statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"],
-      baseline_statistics=baseline.outputs["statistics"]).with_id(nodes.EXAMPLE_GATE)
-  # Transform analyzes the train split and exports the transform graph; it does not
-  # materialize transformed copies of the data (measured: ~9 s of MNIST's 15 s Transform).
-  # The Trainer applies the graph to raw examples in its input pipeline, once, then caches.
-  # Its own pre/post-transform TFDV statistics are off: StatisticsGen already computes the
-  # raw statistics the gate checks, and nothing reads the transformed ones.
+  data_nodes, statistics, gates = [], [], []
+  for span, example_gen in example_gens:
+    name = (lambda node: node) if span is None else (lambda node, s=span: nodes.for_span(node, s))
+    # Given the curated schema, StatisticsGen keeps per-value counts of categorical features
+    # (the MNIST label), which the drift comparator needs.
+    statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"],
+                                   schema=schema_gen.outputs["schema"]).with_id(name(nodes.STATISTICS_GEN))
+    gate = ExampleGate(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"],
+        baseline_statistics=baseline.outputs["statistics"]).with_id(name(nodes.EXAMPLE_GATE))
+    data_nodes += [example_gen, statistics_gen]
+    statistics.append(statistics_gen.outputs["statistics"])
+    gates.append(gate)
+  latest_examples = example_gens[-1][1].outputs["examples"]
+  examples = (latest_examples if len(example_gens) == 1 else
+              channel_utils.union([gen.outputs["examples"] for _, gen in example_gens]))
   transform = Transform(
-      examples=example_gen.outputs["examples"],
+      examples=examples,
       schema=schema_gen.outputs["schema"],
       preprocessing_fn=spec.preprocessing_fn,
       materialize=False,
@@ -83,27 +98,36 @@ def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
       splits_config=transform_pb2.SplitsConfig(analyze=["train"])).with_id(nodes.TRANSFORM)
   # Nothing is transformed or trained on data the gate has not passed. An ordering edge,
   # not an artefact input: Transform's cache key stays its data and code.
-  transform.add_upstream_node(example_gate)
+  for gate in gates:
+    transform.add_upstream_node(gate)
   tuner = None
   if spec.tune_trials > 0:
     tuner = Tuner(
         tuner_fn=spec.tuner_fn,
-        examples=example_gen.outputs["examples"],
+        examples=examples,
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
         train_args=trainer_pb2.TrainArgs(splits=["train"]),
         eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
         custom_config={**spec.custom_config, TUNE_TRIALS_KEY: spec.tune_trials}).with_id(nodes.TUNER)
+  warm_start_base = None  # what the Trainer starts from: the served model, or a pinned version
+  if runtime.warm_start_from == "":
+    warm_start_base = baseline
+  elif runtime.warm_start_from is not None:
+    warm_start_base = ServedBaseline(serving_dir=runtime.serving_dir,
+                                     served_version=runtime.warm_start_from).with_id(nodes.WARM_START_BASE)
   trainer = RecipeTrainer(
       run_fn=spec.run_fn,
-      examples=example_gen.outputs["examples"],
+      examples=examples,
       transform_graph=transform.outputs["transform_graph"],
       schema=schema_gen.outputs["schema"],
       custom_config=spec.custom_config,
       hyperparameters=tuner.outputs["best_hyperparameters"] if tuner else None,
+      # TFX's warm-start input (models/warm_start.py decides if the model fits).
+      base_model=warm_start_base.outputs["model"] if warm_start_base else None,
       epochs=spec.epochs, train_steps=spec.train_steps).with_id(nodes.TRAINER)
   evaluator = BaselineEvaluator(
-      examples=example_gen.outputs["examples"],
+      examples=latest_examples,
       model=trainer.outputs["model"],
       baseline_model=baseline.outputs["model"] if spec.compare_to_baseline else None,
       example_splits=["test"],
@@ -115,15 +139,17 @@ def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
       model=trainer.outputs["model"],
       model_blessing=evaluator.outputs["blessing"],
       infra_blessing=infra_validator.outputs["blessing"],
-      statistics=statistics_gen.outputs["statistics"],
+      statistics=statistics[-1],
       push_destination=pusher_pb2.PushDestination(
           filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=runtime.serving_dir)),
   ).with_id(nodes.PUSHER)
   return tfx_pipeline.Pipeline(
       pipeline_name=pipeline_name,
       pipeline_root=runtime.pipeline_root,
-      components=[example_gen, statistics_gen, schema_gen, baseline, example_gate, transform,
-                  *([tuner] if tuner else []), trainer, evaluator, infra_validator, pusher],
+      components=[*data_nodes, schema_gen, baseline, *gates, transform,
+                  *([tuner] if tuner else []),
+                  *([warm_start_base] if warm_start_base not in (None, baseline) else []),
+                  trainer, evaluator, infra_validator, pusher],
       enable_cache=runtime.enable_cache,
       metadata_connection_config=runtime.metadata_connection_config,
       beam_pipeline_args=list(runtime.beam_pipeline_args))

@@ -19,8 +19,10 @@ def test_registered_pipelines():
   mnist, regression = registry.get("mnist"), registry.get("regression")
   assert mnist.models == ("softmax", "mlp", "cnn") and mnist.default_model == "softmax"
   assert regression.models == ("linear",)
-  assert [o.flag for o in mnist.options] == ["--data-dir", "--examples-dir", "--tfds", "--precision", "--tune"]
-  assert [o.flag for o in regression.options] == ["--examples", "--noise", "--seed", "--examples-dir"]
+  assert [o.flag for o in mnist.options] == ["--data-dir", "--examples-dir", "--span-window",
+                                             "--tfds", "--precision", "--warm-start", "--tune"]
+  assert [o.flag for o in regression.options] == ["--examples", "--noise", "--seed",
+                                                  "--examples-dir", "--span-window"]
   assert mnist.pipeline_name("cnn") == "mnist_cnn"
 
 
@@ -112,6 +114,51 @@ def test_examples_dir_is_validated_before_tensorflow(tmp_path):
     regression.configure(None, {"examples_dir": str(tmp_path), "examples": 5, "seed": 1}, {})
   with pytest.raises(DefinitionError, match="--data-dir and --examples-dir are alternatives"):
     registry.get("mnist").configure(None, {"examples_dir": str(tmp_path), "data_dir": "x"}, {})
+
+
+def _span(root, name, splits=("train", "eval", "test")):
+  for split in splits:
+    (root / name / split).mkdir(parents=True)
+    (root / name / split / "data.tfrecord").write_bytes(b"\0" * 16)
+
+
+def test_spans_the_latest_by_default_a_window_on_request_in_progress_ones_ignored(tmp_path):
+  mnist = registry.get("mnist")
+  _span(tmp_path, "span-1")
+  _span(tmp_path, "span-10")
+  _span(tmp_path, ".incoming-span-11", splits=("train",))  # still being written
+  config = mnist.configure("softmax", {"examples_dir": str(tmp_path)}, {})
+  assert config.source.spans == (10,) and "span 10" in config.description
+  config = mnist.configure("softmax", {"examples_dir": str(tmp_path), "span_window": 2}, {})
+  assert config.source.spans == (1, 10) and "spans 1, 10" in config.description
+  assert config.data_identity == config.source.describe()
+  with pytest.raises(DefinitionError, match="--span-window 3: .* has only 2 spans \\(1, 10\\)"):
+    mnist.configure("softmax", {"examples_dir": str(tmp_path), "span_window": 3}, {})
+  for bad in (0, -1):
+    with pytest.raises(DefinitionError, match=f"--span-window {bad}: the window must be at least 1"):
+      mnist.configure("softmax", {"examples_dir": str(tmp_path), "span_window": bad}, {})
+  with pytest.raises(DefinitionError, match="--span-window needs --examples-dir"):
+    mnist.configure("softmax", {"span_window": 2}, {})
+
+
+def test_an_empty_or_missing_split_in_the_latest_span_is_named(tmp_path):
+  mnist = registry.get("mnist")
+  _span(tmp_path, "span-1")
+  _span(tmp_path, "span-2", splits=("train", "eval"))
+  with pytest.raises(DefinitionError, match=f"^{tmp_path}/span-2: no test/ directory"):
+    mnist.configure("softmax", {"examples_dir": str(tmp_path)}, {})
+  (tmp_path / "span-2" / "test").mkdir()
+  with pytest.raises(DefinitionError, match=f"^{tmp_path}/span-2/test: no .* files \\(empty split\\)"):
+    mnist.configure("softmax", {"examples_dir": str(tmp_path)}, {})
+  (tmp_path / "span-02").mkdir()
+  with pytest.raises(DefinitionError, match="span-02: not a span folder"):
+    mnist.configure("softmax", {"examples_dir": str(tmp_path)}, {})
+
+
+def test_warm_start_is_auto_or_off():
+  mnist, overrides = registry.get("mnist"), {"epochs": None, "train_steps": None}
+  assert mnist.configure("softmax", {}, overrides).warm_start == "auto"
+  assert mnist.configure("softmax", {"warm_start": "off"}, overrides).warm_start == "off"
 
 
 def test_compiling_mnist_needs_a_uri_or_tfds_and_never_a_path_of_this_machine():

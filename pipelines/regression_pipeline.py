@@ -70,6 +70,7 @@ class RegressionDefinition(PipelineDefinition):
       Option("--noise", float, GeneratorConfig.noise_stddev, "Gaussian noise σ on y", metavar="σ"),
       Option("--seed", int, GeneratorConfig.seed, "generator seed", metavar="S"),
       EXAMPLES_DIR_OPTION,
+      examples_dir.SPAN_WINDOW_OPTION,
   )
 
   def configure(self, model: Optional[str], given: Mapping[str, Any],
@@ -87,8 +88,11 @@ class RegressionDefinition(PipelineDefinition):
         raise DefinitionError(f"{', '.join(generator_flags)} configure the generator, which "
                               f"{'--data-uri' if target is Target.CLUSTER else '--examples-dir'} "
                               "replaces: give one or the other")
-      source = ExamplesDir(examples if target is Target.CLUSTER else examples_dir.validate(examples))
+      source = (ExamplesDir(examples) if target is Target.CLUSTER else
+                examples_dir.source(examples, values["span_window"]))
     else:
+      if values["span_window"] is not None:
+        raise DefinitionError("--span-window needs --examples-dir DIR of span-<N>/ folders")
       try:  # numpy only: a bad value fails before TF loads
         source = Generated(generator=GeneratorConfig(
             num_examples=values["examples"], noise_stddev=values["noise"], seed=values["seed"]))
@@ -103,11 +107,11 @@ class RegressionDefinition(PipelineDefinition):
     from components.regression_example_gen.component import RegressionExampleGen  # pylint: disable=import-outside-toplevel
     from pipelines import pipeline  # pylint: disable=import-outside-toplevel
     if isinstance(config.source, ExamplesDir):
-      example_gen = examples_dir.import_example_gen(config.source.uri)
+      example_gens = examples_dir.example_gens(config.source)
     else:
-      example_gen = RegressionExampleGen(config.source.generator)
+      example_gens = [(None, RegressionExampleGen(config.source.generator))]
     return pipeline.create_pipeline(
-        self.pipeline_name(config.model), runtime, example_gen,
+        self.pipeline_name(config.model), runtime, example_gens,
         pipeline.ModelSpec(
             preprocessing_fn="models.regression.preprocessing.preprocessing_fn",
             run_fn="models.regression.model.run_fn",

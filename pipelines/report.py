@@ -66,7 +66,7 @@ def figure(fig, alt: str, caption: str) -> str:
 
 def statistics(run: run_view.Run):
   """{split: DatasetFeatureStatistics} of the run's StatisticsGen ({} if it did not run)."""
-  artifact = run.output(nodes.STATISTICS_GEN, "ExampleStatistics")
+  artifact = run.latest_output(nodes.STATISTICS_GEN, "ExampleStatistics")
   if artifact is None:
     return {}
   # What tfdv.load_stats_binary reads, without importing TFDV (~2 s).

@@ -31,6 +31,8 @@ class RunSummary:
   failed_thresholds: List[str] = dataclasses.field(default_factory=list)
   details: Dict[str, Any] = dataclasses.field(default_factory=dict)  # pipeline-specific checks
   hyperparameters: Optional[Dict[str, Any]] = None  # what the Tuner chose (--tune), else None
+  spans: List[int] = dataclasses.field(default_factory=list)  # the span-<N>/ folders read
+  warm_start_from: Optional[str] = None  # the served version the Trainer started from
 
 
 def summarise(run: run_view.Run) -> RunSummary:
@@ -40,7 +42,8 @@ def summarise(run: run_view.Run) -> RunSummary:
       pushed_path=run.pushed_path, stopped_by=run.stopped_by, anomalies=run.anomalies,
       model_uri=run.model_uri, component_seconds={s.node: s.seconds for s in run.steps},
       cached_components=[s.node for s in run.steps if s.cached],
-      failed_thresholds=run.failed_thresholds, hyperparameters=run.hyperparameters)
+      failed_thresholds=run.failed_thresholds, hyperparameters=run.hyperparameters,
+      spans=run.spans, warm_start_from=run.warm_start_from)
 
 
 def of_run(connection_config, run_id: str) -> RunSummary:

@@ -27,7 +27,7 @@ from components import gate_result
 from components.baseline_evaluator import FAILED_THRESHOLDS, METRIC_PREFIX
 from components.infra_validator import MESSAGE_KEY as INFRA_MESSAGE
 from components.served_baseline import SERVED_VERSION
-from components.recipe_trainer import HYPERPARAMETERS_PROPERTY
+from components.recipe_trainer import HYPERPARAMETERS_PROPERTY, WARM_START_PROPERTY
 from models.recipe import RECIPE_KEY
 from pipelines import nodes
 
@@ -125,11 +125,33 @@ class Run:
     return self.outputs.get((node, kind))
 
   def output_of_type(self, kind: str) -> Optional[metadata_store_pb2.Artifact]:
-    """The first artefact of `kind` written by any node, in start order (e.g. the Examples)."""
-    for step in self.steps:
-      if (step.node, kind) in self.outputs:
-        return self.outputs[(step.node, kind)]
-    return None
+    """The artefact of `kind` written by any node (e.g. the Examples): the first in start
+    order, or, over span windows, the latest span's."""
+    found = [(nodes.split_span(step.node)[1] or -1, i, self.outputs[(step.node, kind)])
+             for i, step in enumerate(self.steps) if (step.node, kind) in self.outputs]
+    return max(found, key=lambda f: (f[0], -f[1]))[2] if found else None
+
+  def latest_output(self, node: str, kind: str) -> Optional[metadata_store_pb2.Artifact]:
+    """`node`'s output, or over a span window the output of its latest span's node
+    (`StatisticsGen.span-3` for StatisticsGen)."""
+    if (node, kind) in self.outputs:
+      return self.outputs[(node, kind)]
+    spans = [span for (name, k) in self.outputs if k == kind
+             for base, span in [nodes.split_span(name)] if base == node and span is not None]
+    return self.outputs[(nodes.for_span(node, max(spans)), kind)] if spans else None
+
+  @property
+  def spans(self) -> List[int]:
+    """The spans the run read (span-<N>/ folders of --examples-dir), ascending; [] without.
+
+    TFX's ExampleGen records `span` on each Examples artefact; a run's span nodes are
+    named after theirs."""
+    found = set()
+    for (node, kind), artifact in self.outputs.items():
+      if kind == "Examples" and nodes.split_span(node)[1] is not None:
+        span = property_of(artifact, "span")
+        found.add(int(span) if span is not None else nodes.split_span(node)[1])
+    return sorted(found)
 
   # --- what the run produced -------------------------------------------------------------
 
@@ -194,6 +216,12 @@ class Run:
       return None
 
   @property
+  def warm_start_from(self) -> Optional[str]:
+    """The served version the Trainer started from (--warm-start), or None (from scratch)."""
+    model = self.output(nodes.TRAINER, "Model")
+    return (custom(model, WARM_START_PROPERTY) or None) if model is not None else None
+
+  @property
   def served_version(self) -> Optional[str]:
     """The version that was served when the run started (what ServedBaseline found), or None."""
     model = self.output(nodes.SERVED_BASELINE, "Model")
@@ -253,7 +281,8 @@ class Run:
     failed = [s for s in self.steps if s.execution.last_known_state == _STATE.FAILED]
     if failed:
       node = failed[0].node
-      return f"{'stopped by' if node in nodes.GATES else 'failed in'} {node}"
+      gate = nodes.split_span(node)[0] in nodes.GATES
+      return f"{'stopped by' if gate else 'failed in'} {node}"
     if self.pushed_version:
       return "pushed"
     if self.steps and all(s.execution.last_known_state in (_STATE.COMPLETE, _STATE.CACHED)
@@ -266,7 +295,8 @@ class Run:
     return {"run_id": self.run_id, "started": self.started, "pipeline": self.pipeline,
             "seconds": self.seconds, "metrics": self.metrics, "blessed": self.blessed,
             "pushed_version": self.pushed_version, "status": self.status,
-            "hyperparameters": self.hyperparameters}
+            "hyperparameters": self.hyperparameters, "spans": self.spans,
+            "warm_start_from": self.warm_start_from}
 
 
 class MetadataView:

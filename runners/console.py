@@ -91,6 +91,9 @@ class ProgressHandler(logging.Handler):
     if self._tty and not self._bar_opened_line:
       self._out.write("\n")
       self._bar_opened_line = True
+    if figures.get("kind") == "note":  # e.g. "warm start from served version 3 (...)"
+      self._write(f"      {figures['text']}")
+      return
     metrics = "  ".join(f"{k} {v:.4f}" for k, v in figures.get("metrics", {}).items())
     self._write(f"      epoch {figures['epoch']}/{figures['epochs']}  {metrics}  "
                 f"{figures['examples_per_s']:,.0f} examples/s")

@@ -54,7 +54,8 @@ class KubeflowPlacement:
   serving_root: Optional[str] = None  # default <pipeline_root>/serving
   beam_args: Sequence[str] = ()
 
-  def runtime(self, definition: PipelineDefinition, pipeline_name: str) -> PipelineRuntime:
+  def runtime(self, definition: PipelineDefinition, pipeline_name: str,
+              warm_start: bool = False) -> PipelineRuntime:
     serving_root = self.serving_root or f"{self.pipeline_root.rstrip('/')}/serving"
     return PipelineRuntime(
         pipeline_root=f"{self.pipeline_root.rstrip('/')}/{pipeline_name}",
@@ -63,7 +64,9 @@ class KubeflowPlacement:
         metadata_connection_config=None,  # KFP's launcher records metadata, not TFX
         beam_pipeline_args=tuple(self.beam_args),
         enable_cache=True,
-        served_version=None)
+        served_version=None,
+        # The Trainer starts from whatever is served when it runs, if that model fits.
+        warm_start_from="" if warm_start else None)
 
 
 def kfp_pipeline_name(pipeline_name: str) -> str:
@@ -152,7 +155,7 @@ def compile_pipeline(definition: PipelineDefinition, config: RunConfig,
   if DATA_PARAMETER in params:
     config = dataclasses.replace(config, source=dataclasses.replace(
         config.source, uri=params[DATA_PARAMETER]))
-  pipeline = definition.build(config, placement.runtime(definition, name),
+  pipeline = definition.build(config, placement.runtime(definition, name, config.warm_start == "auto"),
                               epochs=params[EPOCHS_PARAMETER],
                               train_steps=params[TRAIN_STEPS_PARAMETER])
   pipeline.pipeline_info.pipeline_name = name

@@ -12,6 +12,7 @@ import dataclasses
 import datetime
 import errno
 import fcntl
+import json
 import logging
 import os
 import time
@@ -165,10 +166,48 @@ def _setup_file() -> Optional[str]:
   return path if os.path.exists(path) else None
 
 
+def warm_start_plan(config: RunConfig, serving_dir: str,
+                    served: Optional[str]) -> Tuple[Optional[str], str]:
+  """(the version the Trainer gets as base_model or None, the line that says why).
+
+  The served version's training record (models/warm_start.py) says which model it is,
+  what it learnt from and what it started from. Same model, other data: start from it
+  (the Trainer checks the layer shapes). Same data: this is a rerun of what is served, so
+  start where the served model started — cold, or its own base version — which gives the
+  Trainer the cache key that trained the served model, and TFX reuses that execution
+  instead of training a model from itself on the data it has already seen.
+  """
+  from components import pushed_model  # pylint: disable=import-outside-toplevel
+  if config.warm_start != "auto":
+    return None, "Trainer: cold start (--warm-start off)"
+  if served is None:
+    return None, "Trainer: cold start (nothing served yet)"
+  try:
+    with open(os.path.join(serving_dir, served, pushed_model.TRAINING_RECORD)) as f:
+      record = json.load(f)
+  except (OSError, ValueError):
+    return None, f"Trainer: cold start (served version {served} has no training record)"
+  if record.get("model") != config.model:
+    return None, (f"Trainer: cold start (served version {served} is a {record.get('model')} "
+                  f"model, not {config.model})")
+  if config.data_identity is not None and record.get("data") == config.data_identity:
+    base = record.get("warm_start_from")
+    if base is None:
+      return None, (f"Trainer: cold start, as served version {served} did (trained on this same "
+                    "data)")
+    return str(base), (f"Trainer: warm start from version {base}, as served version {served} "
+                       "did (trained on this same data)")
+  return served, (f"Trainer: warm start from served version {served} ({config.model}, trained "
+                  f"on {record.get('data') or 'other data'}) if its layer shapes match")
+
+
 def runtime(definition: PipelineDefinition, config: RunConfig, home: LocalHome, mode: BeamMode,
             enable_cache: bool = True) -> PipelineRuntime:
   """Where `definition` runs locally under `home` (imports TFX: call inside quiet_logs)."""
   from components import pushed_model  # pylint: disable=import-outside-toplevel
+  serving_dir = home.serving_dir(definition.serving_model_name)
+  served = pushed_model.served_version(serving_dir)
+  warm_start_from, _ = warm_start_plan(config, serving_dir, served)
   return PipelineRuntime(
       pipeline_root=home.pipeline_root(definition.pipeline_name(config.model)),
       serving_dir=home.serving_dir(definition.serving_model_name),
@@ -176,7 +215,7 @@ def runtime(definition: PipelineDefinition, config: RunConfig, home: LocalHome, 
       metadata_connection_config=home.connection_config(),
       beam_pipeline_args=mode.args,
       enable_cache=enable_cache,
-      served_version=pushed_model.served_version(home.serving_dir(definition.serving_model_name)))
+      served_version=served, warm_start_from=warm_start_from)
 
 
 @dataclasses.dataclass
@@ -209,10 +248,13 @@ def _run_locked(definition: PipelineDefinition, config: RunConfig, home: LocalHo
     progress = None
     try:
       mode = beam_mode(config.input_examples, beam_args)
-      pipeline = definition.build(config, runtime(definition, config, home, mode, enable_cache))
+      where = runtime(definition, config, home, mode, enable_cache)
+      pipeline = definition.build(config, where)
       out.write(f"{pipeline_name} pipeline: {config.description}\n"
                 f"home {home.path}; log {log_path}\n"
                 f"Beam: {mode.description}\n")
+      if definition.warm_starts:
+        out.write(warm_start_plan(config, where.serving_dir, where.served_version)[1] + "\n")
       progress = console.ProgressHandler(out, total=len(pipeline.components))
       logging.getLogger().addHandler(progress)
       batches = logging.getLogger(training_progress.BATCH_LOGGER)

@@ -134,6 +134,19 @@ def write_examples_dir(root: str, splits) -> str:
   return root
 
 
+def publish_mnist_span(root: str, span: int, train, evaluation) -> str:
+  """DIR/span-<span>/ of real MNIST: train and eval records [start, stop) of the training file
+  (train, evaluation: (start, stop)), test the canonical 10,000 t10k images. Written under
+  `.incoming-span-<span>/` and renamed, as a producer publishes a span; returns the span dir."""
+  incoming = os.path.join(root, f".incoming-span-{span}")
+  write_examples_dir(incoming, {"train": mnist_examples("train", *train),
+                                "eval": mnist_examples("train", *evaluation),
+                                "test": mnist_examples("t10k", 0, 10000)})
+  published = os.path.join(root, f"span-{span}")
+  os.rename(incoming, published)
+  return published
+
+
 def mnist_examples(prefix: str, start: int, stop: int, keep=None):
   """Serialized tf.Examples of real MNIST records [start, stop) of `train` or `t10k`."""
   from components import mnist_example_encoding  # pylint: disable=import-outside-toplevel

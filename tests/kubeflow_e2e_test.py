@@ -8,9 +8,11 @@ KFP's open-source backend would pass (object-store URIs mapped to a directory),
 so the same entrypoint, components and artefacts run as on the cluster, minus
 Kubernetes. MNIST must push a model that reaches the softmax tutorial's 0.92,
 regression one that predicts 2x + 1 within 0.01, and a second MNIST run must
-reuse the cached data and training tasks.
+reuse the cached data tasks and warm-start its Trainer from the served model.
 """
 
+import glob
+import json
 import os
 import shutil
 
@@ -19,6 +21,7 @@ import pytest
 import tensorflow as tf
 import yaml
 
+from components import pushed_model
 from components.mnist_idx_example_gen import idx_reader
 from schemas.mnist import contract as mnist_contract
 from schemas.regression import contract as regression_contract
@@ -91,16 +94,25 @@ def test_mnist_spec_runs_to_a_pushed_model_at_tutorial_accuracy(mnist_runs):
                                      "tf_serving_warmup_requests"))
 
 
-def test_second_run_reuses_cached_tasks_and_always_reads_what_is_served(mnist_runs):
-  spec, _, _, _, second = mnist_runs
+def test_second_run_reuses_the_data_tasks_and_warm_starts_from_what_is_served(mnist_runs):
+  spec, store, _, after_first, second = mnist_runs
   assert second.succeeded, _failures(second)
   status = {name: t.status for name, t in second.tasks.items()}
-  for cached in ("MnistIdxExampleGen", "StatisticsGen", "Transform", "Trainer"):
+  for cached in ("MnistIdxExampleGen", "StatisticsGen", "Transform"):
     names = [n for n in status if n.startswith(cached)]
     assert names and all(status[n] == "cached" for n in names), status
   baseline = [n for n in status if n.startswith("ServedBaseline")]
   assert baseline and status[baseline[0]] == "succeeded", status
   assert spec["root"]["dag"]["tasks"][baseline[0]]["cachingOptions"] == {"enableCache": False}
+  # --warm-start auto compiles TFX's base_model edge from ServedBaseline: the second run's
+  # Trainer gets the version the first pushed, and starts from its weights.
+  trainer = [n for n in status if n.startswith("Trainer")]
+  assert trainer and status[trainer[0]] == "succeeded", status
+  records = []
+  for path in glob.glob(os.path.join(store, "**", pushed_model.TRAINING_RECORD), recursive=True):
+    with open(path) as f:
+      records.append(json.load(f))
+  assert after_first[0] in [r["warm_start_from"] for r in records], records
 
 
 def _trained_epochs(model_run_dir):

@@ -33,7 +33,8 @@ class RecipeTrainerSpec(standard_component_specs.TrainerSpec):
 
 
 class RecipeTrainer(Trainer):
-  """Trainer(run_fn=..., examples, transform_graph, schema, custom_config[, hyperparameters]) + epochs/train_steps."""
+  """Trainer(run_fn=..., examples, transform_graph, schema, custom_config[, hyperparameters,
+  base_model]) + epochs/train_steps."""
 
   SPEC_CLASS = RecipeTrainerSpec
   EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
@@ -41,10 +42,11 @@ class RecipeTrainer(Trainer):
   def __init__(self, run_fn: str, examples: types.BaseChannel, transform_graph: types.BaseChannel,
                schema: types.BaseChannel, custom_config: Dict[str, Any],
                hyperparameters: Optional[types.BaseChannel] = None,
+               base_model: Optional[types.BaseChannel] = None,
                epochs: IntOrParameter = None, train_steps: IntOrParameter = None):
     base_component.BaseComponent.__init__(self, spec=RecipeTrainerSpec(
         run_fn=run_fn, examples=examples, transform_graph=transform_graph, schema=schema,
-        hyperparameters=hyperparameters,
+        hyperparameters=hyperparameters, base_model=base_model,
         train_args=trainer_pb2.TrainArgs(splits=["train"]),
         eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
         custom_config=json_utils.dumps(custom_config), epochs=epochs, train_steps=train_steps,

@@ -1,15 +1,19 @@
 """Executor of RecipeTrainer: epochs / train_steps set for this run go into the recipe."""
 
 import json
+import os
 from typing import Any, Dict, List, Optional
 
 from absl import logging
 from tfx import types
 from tfx.components.trainer import executor as trainer_executor
 from tfx.types import standard_component_specs
-from tfx.utils import json_utils
+from tfx.utils import io_utils, json_utils, path_utils
 
-from components.recipe_trainer import HYPERPARAMETERS_PROPERTY, OVERRIDES, RECIPE_KEY
+from components import gate_result, pushed_model
+from components.recipe_trainer import (BASE_VERSION_KEY, HYPERPARAMETERS_PROPERTY, OVERRIDES,
+                                       RECIPE_KEY, WARM_START_PROPERTY)
+from components.served_baseline import SERVED_VERSION
 
 
 def _run_value(name: str, value: Any) -> Optional[int]:
@@ -53,23 +57,52 @@ def chosen_hyperparameters(input_dict: Dict[str, List[types.Artifact]]) -> Optio
   artifacts = input_dict.get(standard_component_specs.HYPERPARAMETERS_KEY) or []
   if not artifacts:
     return None
-  from tfx.utils import io_utils  # pylint: disable=import-outside-toplevel
   text = io_utils.read_string_file(io_utils.get_only_uri_in_dir(artifacts[0].uri))
   config = json.loads(text)
   return dict(config.get("values", config))
 
 
+def with_base_version(input_dict: Dict[str, List[types.Artifact]],
+                      exec_properties: Dict[str, Any]) -> Dict[str, Any]:
+  """exec_properties with the served version behind `base_model` in custom_config, for the
+  run_fn's warm start (fn_args carries only the base model's path)."""
+  artifacts = input_dict.get(standard_component_specs.BASE_MODEL_KEY) or []
+  if not artifacts:
+    return exec_properties
+  present = gate_result.baseline_present(artifacts[0])
+  version = artifacts[0].get_string_custom_property(SERVED_VERSION) if present else ""
+  custom_config = json_utils.loads(
+      exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null") or {}
+  custom_config[BASE_VERSION_KEY] = version or None
+  return {**exec_properties,
+          standard_component_specs.CUSTOM_CONFIG_KEY: json_utils.dumps(custom_config)}
+
+
+def warm_start_from(model: types.Artifact) -> Optional[str]:
+  """The version the trained model started from, as its training record says (None: cold)."""
+  path = os.path.join(path_utils.serving_model_path(model.uri), pushed_model.TRAINING_RECORD)
+  try:
+    return json.loads(io_utils.read_string_file(path)).get("warm_start_from")
+  except Exception:  # pylint: disable=broad-except  (no record: a model module that writes none)
+    return None
+
+
 class Executor(trainer_executor.GenericExecutor):
-  """TFX's Trainer executor, plus: the run's epochs/train_steps in the recipe, and the Tuner's
-  chosen values recorded on the Model artefact (`hyperparameters`, JSON) for `runs`.
+  """TFX's Trainer executor, plus: the run's epochs/train_steps in the recipe, the served
+  version behind `base_model` for the warm start, and on the Model artefact the Tuner's chosen
+  values (`hyperparameters`, JSON) and the version it warm-started from (`warm_start_from`).
 
   Args (Do): input_dict, output_dict and exec_properties as TFX's Trainer executor takes them.
   """
 
   def Do(self, input_dict: Dict[str, List[types.Artifact]],
          output_dict: Dict[str, List[types.Artifact]], exec_properties: Dict[str, Any]) -> None:
-    super().Do(input_dict, output_dict, apply_overrides(exec_properties))
+    super().Do(input_dict, output_dict,
+               with_base_version(input_dict, apply_overrides(exec_properties)))
     chosen = chosen_hyperparameters(input_dict)
-    if chosen is not None:
-      for model in output_dict[standard_component_specs.MODEL_KEY]:
+    for model in output_dict[standard_component_specs.MODEL_KEY]:
+      if chosen is not None:
         model.set_string_custom_property(HYPERPARAMETERS_PROPERTY, json.dumps(chosen, sort_keys=True))
+      base = warm_start_from(model)
+      if base is not None:
+        model.set_string_custom_property(WARM_START_PROPERTY, str(base))

@@ -8,9 +8,12 @@ Resolver node: Kubeflow's open-source backend does not run resolver nodes, this
 component runs anywhere. When nothing is served yet, both outputs are marked
 `baseline_present = 0` and the consumers skip the comparison.
 
-`served_version` is a cache key, not an input: the local runner passes the
-version it sees before the run, so a cached execution is reused only while the
-same version is served. On Kubeflow the compiled task is not cached instead.
+`served_version` is the version to output and the cache key: the local runner
+passes the version it sees before the run, so a cached execution is reused only
+while the same version is served; a second instance, `WarmStartBase`, is pinned
+to the version a warm start begins from (runners/local.warm_start_plan). Empty
+(a compiled Kubeflow spec): whatever is served when the task runs, which is not
+cached.
 """
 
 from tfx import types

@@ -27,7 +27,14 @@ class Executor(base_executor.BaseExecutor):
     base = exec_properties["serving_dir"]
     model = artifact_utils.get_single_instance(output_dict["model"])
     statistics = artifact_utils.get_single_instance(output_dict["statistics"])
-    version = pushed_model.served_version(base)
+    # A version named when the run was built is the one meant (the local runner names the one
+    # served then, or, for the warm-start base, an older one); gone since: absent. Unnamed
+    # (a compiled spec): whatever is served now.
+    version = exec_properties.get("served_version") or pushed_model.served_version(base)
+    if version is not None and not any(
+        fileio.exists(os.path.join(base, version, name)) for name in pushed_model.SAVED_MODEL_FILES):
+      logging.warning("ServedBaseline: version %s of %s is gone", version, base)
+      version = None
     has_statistics = False
     if version is not None:
       version_dir = os.path.join(base, version)

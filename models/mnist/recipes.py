@@ -28,6 +28,8 @@ class TrainingRecipe(JsonRecipe):
   precision: str = precisions.AUTO
   width: int = 128  # mlp: units of hidden1 (Mechanics 101's 128; hidden2 stays 32)
   dropout: float = 0.5  # cnn: the rate before the logits (Deep MNIST's 0.5)
+  # Epochs when the Trainer warm-starts from the served model (models/warm_start.py); 0: `epochs`.
+  warm_start_epochs: int = 0
 
   def total_steps(self) -> int:
     if self.train_steps > 0:

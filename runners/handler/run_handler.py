@@ -49,6 +49,10 @@ def print_summary(summary, out) -> None:
     out.write(f"  ANOMALY {problem}\n")
   for key, value in summary.details.items():
     out.write(f"  {key:<30} {value}\n")
+  if summary.spans:
+    out.write(f"  {'spans':<30} {', '.join(map(str, summary.spans))}\n")
+  if summary.warm_start_from:
+    out.write(f"  {'warm start from':<30} served version {summary.warm_start_from}\n")
   if summary.hyperparameters:
     chosen = ", ".join(f"{k} {v}" for k, v in sorted(summary.hyperparameters.items()))
     out.write(f"  {'tuned (trained with)':<30} {chosen}\n")

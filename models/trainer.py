@@ -17,7 +17,7 @@ import tf_keras as keras
 from absl import logging
 from tfx.components.trainer.fn_args_utils import FnArgs
 
-from components.recipe_trainer import BASE_VERSION_KEY, DATA_KEY
+from components.recipe_trainer import BASE_VERSION_KEY, DATA_KEY, SPANS_KEY
 from models import input_pipeline, training_progress, warm_start
 from models import precision as precisions
 from serving import warmup
@@ -116,6 +116,6 @@ def run(fn_args: FnArgs, module: TrainerModule) -> None:
   serving_model = float32_twin(model, recipe, module)
   module.export(serving_model, tf_transform_output, fn_args.serving_model_dir)
   warm_start.write_record(fn_args.serving_model_dir, getattr(recipe, "model", ""), serving_model,
-                          custom_config.get(DATA_KEY), started_from)
+                          custom_config.get(DATA_KEY), started_from, custom_config.get(SPANS_KEY))
   warmup.write(fn_args.serving_model_dir, module.warmup_requests(
       warmup.first_examples(fn_args.eval_files, WARMUP_EXAMPLES)))

@@ -33,13 +33,13 @@ def shapes(model) -> List[List[int]]:
 
 
 def write_record(serving_model_dir: str, model_name: str, model, data: Optional[str],
-                 warm_start_from: Optional[str]) -> None:
-  """The training record the next run's warm start reads (and `runs` shows)."""
+                 warm_start_from: Optional[str], spans: Optional[List[int]] = None) -> None:
+  """The training record the next run's warm start reads (and `watch` its spans)."""
   path = os.path.join(serving_model_dir, pushed_model.TRAINING_RECORD)
   tf.io.gfile.makedirs(os.path.dirname(path))
   with tf.io.gfile.GFile(path, "w") as f:
     json.dump({"model": model_name, "variable_shapes": shapes(model), "data": data,
-               "warm_start_from": warm_start_from}, f, sort_keys=True)
+               "spans": spans, "warm_start_from": warm_start_from}, f, sort_keys=True)
 
 
 def read_record(serving_model_dir: str) -> Optional[Dict[str, Any]]:

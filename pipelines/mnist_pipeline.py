@@ -11,7 +11,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from models import precision as precisions
 from models.mnist import recipes
-from components.recipe_trainer import DATA_KEY
+from components.recipe_trainer import DATA_KEY, SPANS_KEY
 from models.recipe import RECIPE_KEY
 from pipelines import examples_dir
 from pipelines.definition import (EXAMPLES_DIR_OPTION, DataSource, DefinitionError, ExamplesDir,
@@ -187,7 +187,9 @@ class MnistDefinition(PipelineDefinition):
         preprocessing_fn="models.mnist.preprocessing.preprocessing_fn",
         run_fn="models.mnist.model.run_fn",
         custom_config={RECIPE_KEY: config.recipe.to_json(),
-                       **({DATA_KEY: config.data_identity} if config.data_identity else {})},
+                       **({DATA_KEY: config.data_identity} if config.data_identity else {}),
+                       **({SPANS_KEY: list(source.spans)} if isinstance(source, ExamplesDir)
+                          and source.spans else {})},
         eval_config=eval_config(config.model),
         serving_model_name=self.serving_model_name,
         compare_to_baseline=True, epochs=epochs, train_steps=train_steps,

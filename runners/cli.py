@@ -46,6 +46,7 @@ def main(argv: Optional[List[str]] = None) -> int:
   terminal = console.Terminal.dup_current()
   try:
     args = parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # as given (watch reruns `run` with it)
     checks.check_utf8(args)
     command = next(c for c in COMMANDS if c.NAME == args.command)
     return command.handle(args, terminal)

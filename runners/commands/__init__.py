@@ -6,7 +6,7 @@ stays light. runners/cli.py builds the parser from COMMANDS and takes the one er
 """
 
 from runners.commands import (compile as compile_command, lineage, models, monitor, predict, promote,
-                              report, rollback, run, runs, serve)
+                              report, rollback, run, runs, serve, watch)
 
-COMMANDS = (run, compile_command, serve, predict, monitor, models, promote, rollback, runs, lineage,
-            report)
+COMMANDS = (run, compile_command, watch, serve, predict, monitor, models, promote, rollback, runs,
+            lineage, report)

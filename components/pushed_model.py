@@ -13,7 +13,21 @@ drift against the data behind the served model without any other store.
 import os
 from typing import List, Optional
 
-from tfx.dsl.io import fileio
+
+class _LocalFiles:
+  """os for a local path: reading a local push destination needs no TensorFlow (`watch`,
+  `models` answer in well under a second); an object store's URI goes through TFX's fileio."""
+  isdir = staticmethod(os.path.isdir)
+  listdir = staticmethod(os.listdir)
+  exists = staticmethod(os.path.exists)
+
+
+def _files(path: str):
+  if "://" not in path:
+    return _LocalFiles
+  from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
+  return fileio
+
 
 STATISTICS_DIR = os.path.join("assets.extra", "mnist_tfx", "train_statistics")
 # What the Trainer records about the model for the next run's warm start (models/warm_start.py).
@@ -29,9 +43,10 @@ def versions(base_directory: str) -> List[int]:
 
   Every one is a version to TF Serving's file-system source; a new push numbers above them.
   """
-  if not fileio.isdir(base_directory):
+  files = _files(base_directory)
+  if not files.isdir(base_directory):
     return []
-  names = (name.rstrip("/") for name in fileio.listdir(base_directory))
+  names = (name.rstrip("/") for name in files.listdir(base_directory))
   return sorted(int(name) for name in names if name.isdigit())
 
 
@@ -44,7 +59,7 @@ def served_version(base_directory: str) -> Optional[str]:
   """
   for version in reversed(versions(base_directory)):
     version_dir = os.path.join(base_directory, str(version))
-    if any(fileio.exists(os.path.join(version_dir, name)) for name in SAVED_MODEL_FILES):
+    if any(_files(version_dir).exists(os.path.join(version_dir, name)) for name in SAVED_MODEL_FILES):
       return str(version)
   return None
 

@@ -154,7 +154,10 @@ def run_section(run: run_view.Run) -> str:
   rows = [[s.node, s.state, f"{s.seconds:.1f}"] for s in run.steps]
   return (f"<p>pipeline <b>{escape(run.pipeline)}</b> · run {escape(run.run_id)} · started {started} · "
           f"{run.seconds:.1f} s · status <b>{escape(run.status)}</b></p>"
-          f"<p>data source: <code>{escape(run.source)}</code></p>"
+          f"<p>data source: <code>{escape(run.source)}</code>"
+          + (f" · spans {escape(', '.join(map(str, run.spans)))}" if run.spans else "") + "</p>"
+          + (f"<p>warm-started from served version {escape(run.warm_start_from)}</p>"
+             if run.warm_start_from else "") +
           f"<p>trainer configuration: <code>{escape(_recipe(run))}</code></p>"
           + table(["component", "state", "seconds"], rows))
 

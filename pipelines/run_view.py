@@ -417,6 +417,8 @@ class MetadataView:
       extra = f" version {custom(artifact, PUSHED_VERSION)}"
     elif kind in ("ModelBlessing", "InfraBlessing"):
       extra = f" blessed={bool(custom(artifact, BLESSED))}"
+    elif kind == "Examples" and property_of(artifact, "span") is not None:
+      extra = f" span {property_of(artifact, 'span')}"  # TFX's ExampleGen records it
     elif kind == "ModelEvaluation":
       extra = "".join(f" {k}={v:.4g}" for k, v in sorted(metrics_of(artifact).items())
                       if isinstance(v, float))

@@ -35,7 +35,8 @@ class PushedVersion:
             "recorded": run is not None, "run_id": run.run_id if run else None,
             "pipeline": run.pipeline if run else None, "recipe": run.recipe if run else None,
             "metrics": run.metrics if run else {}, "blessed": run.blessed if run else None,
-            "data": run.source if run else None}
+            "data": run.source if run else None, "spans": run.spans if run else [],
+            "warm_start_from": run.warm_start_from if run else None}
 
 
 def pushed_versions(base_paths: Dict[str, str], view: Optional[run_view.MetadataView] = None,

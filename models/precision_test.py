@@ -41,3 +41,16 @@ def test_this_machines_flags_agree_with_lscpu():
   lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
   flags_line = [l for l in lscpu.splitlines() if l.startswith("Flags:")][0]
   assert precision.cpu_flags() == frozenset(flags_line.split(":", 1)[1].split())
+
+
+def test_onednn_is_turned_on_for_the_cnn_only_where_tensorflow_leaves_it_off():
+  avx2 = frozenset({"avx2", "fma"})
+  zen4 = frozenset({"avx2", "avx512f", "avx512_vnni", "avx512_bf16"})
+  assert precision.onednn_for_training("cnn", avx2, {})[0] == "1"
+  assert precision.onednn_for_training("mlp", avx2, {})[0] is None
+  assert precision.onednn_for_training("softmax", avx2, {})[1].startswith("oneDNN off")
+  assert precision.onednn_for_training("cnn", zen4, {}) == (
+      None, "oneDNN on (TensorFlow's default on this CPU)")
+  # The user's own setting wins, and is named.
+  assert precision.onednn_for_training("cnn", avx2, {"TF_ENABLE_ONEDNN_OPTS": "0"}) == (
+      None, "oneDNN off (TF_ENABLE_ONEDNN_OPTS=0 given)")

@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import tensorflow as tf
 from absl import logging
+from tensorflow.python.util import _pywrap_util_port
 
 from components import pushed_model
 
@@ -39,7 +40,9 @@ def write_record(serving_model_dir: str, model_name: str, model, data: Optional[
   tf.io.gfile.makedirs(os.path.dirname(path))
   with tf.io.gfile.GFile(path, "w") as f:
     json.dump({"model": model_name, "variable_shapes": shapes(model), "data": data,
-               "spans": spans, "warm_start_from": warm_start_from}, f, sort_keys=True)
+               "spans": spans, "warm_start_from": warm_start_from,
+               # What this process trained with (models/precision.py chooses it per CPU kind).
+               "onednn": bool(_pywrap_util_port.IsMklEnabled())}, f, sort_keys=True)
 
 
 def read_record(serving_model_dir: str) -> Optional[Dict[str, Any]]:

@@ -106,6 +106,9 @@ class RunConfig:
   # spans); a local run whose served model was trained on the same data does not warm-start
   # (its cached Trainer is the answer). None in a compiled spec, whose data is a parameter.
   data_identity: Optional[str] = None
+  # Environment the run's process needs before TensorFlow loads (e.g. TF_ENABLE_ONEDNN_OPTS
+  # chosen per CPU kind and model: models/precision.py); the runner sets what is not set yet.
+  environment: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -132,6 +132,9 @@ class MnistDefinition(PipelineDefinition):
     # A local run trains here: decide now, so the recipe MLMD records (and caches on) is
     # concrete. A compiled spec keeps `auto` for the training node's own CPU.
     recipe = dataclasses.replace(recipe, precision=here if target is Target.LOCAL else requested)
+    # oneDNN is process-wide and read when TensorFlow loads: the CLI sets it from this before
+    # it imports TensorFlow (runners/handler/run_handler.py); a compiled spec keeps the image's.
+    onednn_value, onednn = precisions.onednn_for_training(model, precisions.cpu_flags(), os.environ)
     sources = [f for f in ("data_dir", "examples_dir", "tfds") if given.get(f)]
     if len(sources) > 1:
       raise DefinitionError(f"{' and '.join('--' + f.replace('_', '-') for f in sources)} are "
@@ -169,7 +172,10 @@ class MnistDefinition(PipelineDefinition):
     return RunConfig(model=model, recipe=recipe, source=source, input_examples=known,
                      tune_trials=tune or 0, warm_start=values["warm_start"],
                      data_identity=source.describe() if target is Target.LOCAL else None,
-                     description=f"{source.describe()}, model {model}, {recipe.describe()}{tuning}")
+                     environment=({precisions.ONEDNN_ENV: onednn_value}
+                                  if onednn_value and target is Target.LOCAL else {}),
+                     description=f"{source.describe()}, model {model}, {recipe.describe()}"
+                                 f"{', ' + onednn if target is Target.LOCAL else ''}{tuning}")
 
   def build(self, config: RunConfig, runtime, epochs=None, train_steps=None):
     from components.mnist_idx_example_gen.component import MnistIdxExampleGen  # pylint: disable=import-outside-toplevel

@@ -78,13 +78,13 @@ def with_base_version(input_dict: Dict[str, List[types.Artifact]],
           standard_component_specs.CUSTOM_CONFIG_KEY: json_utils.dumps(custom_config)}
 
 
-def warm_start_from(model: types.Artifact) -> Optional[str]:
-  """The version the trained model started from, as its training record says (None: cold)."""
+def training_record(model: types.Artifact) -> Dict[str, Any]:
+  """What the run_fn recorded of its training (models/warm_start.py), {} if nothing."""
   path = os.path.join(path_utils.serving_model_path(model.uri), pushed_model.TRAINING_RECORD)
   try:
-    return json.loads(io_utils.read_string_file(path)).get("warm_start_from")
+    return json.loads(io_utils.read_string_file(path))
   except Exception:  # pylint: disable=broad-except  (no record: a model module that writes none)
-    return None
+    return {}
 
 
 class Executor(trainer_executor.GenericExecutor):
@@ -103,6 +103,8 @@ class Executor(trainer_executor.GenericExecutor):
     for model in output_dict[standard_component_specs.MODEL_KEY]:
       if chosen is not None:
         model.set_string_custom_property(HYPERPARAMETERS_PROPERTY, json.dumps(chosen, sort_keys=True))
-      base = warm_start_from(model)
-      if base is not None:
-        model.set_string_custom_property(WARM_START_PROPERTY, str(base))
+      record = training_record(model)
+      if record.get("warm_start_from") is not None:
+        model.set_string_custom_property(WARM_START_PROPERTY, str(record["warm_start_from"]))
+      if "onednn" in record:  # the math library it trained with, per CPU kind
+        model.set_string_custom_property("onednn", "on" if record["onednn"] else "off")

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 
 from runners import errors
 from runners.commands import options
@@ -18,6 +19,8 @@ def run(args, terminal) -> int:
   try:
     config = definition.configure(args.model, options.pipeline_values(args, definition),
                                   options.recipe_overrides(args))
+    for key, value in config.environment.items():  # before anything imports TensorFlow
+      os.environ.setdefault(key, value)
     checks.check_output_file("--summary-json", args.summary_json)
     options.check_beam_args(args.beam_arg)
     if args.metadata:  # a malformed URL or an unreachable server fails here, in one line

@@ -46,7 +46,7 @@ def test_mnist_precision_is_decided_where_it_trains():
   assert mnist.configure("mlp", {}, no_overrides).recipe.precision == "float32"  # measured
   assert mnist.configure("mlp", {"precision": "auto"}, no_overrides).recipe.precision == here
   forced = mnist.configure("cnn", {"precision": "float32"}, no_overrides)
-  assert forced.recipe.precision == "float32" and forced.description.endswith("float32")
+  assert forced.recipe.precision == "float32" and ", float32, oneDNN " in forced.description
   # A compiled spec trains elsewhere: auto stays auto, for the training node's CPU — with a
   # data URI or with TFDS (before, compiling without --data-uri decided it here).
   compiled = mnist.configure("cnn", {}, no_overrides, target=Target.CLUSTER, data_uri="gs://bucket/mnist")

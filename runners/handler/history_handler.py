@@ -27,7 +27,7 @@ def _pipeline_names(pipeline: Optional[str], model: Optional[str]):
 
 
 RUNS_HEADER = ("run", "started (UTC)", "pipeline", "accuracy", "blessed", "version", "seconds",
-               "status")
+               "status", "spans")
 
 
 def runs(args, terminal) -> int:
@@ -42,7 +42,7 @@ def runs(args, terminal) -> int:
 def _row(r):
   return (r.run_id, datetime.datetime.utcfromtimestamp(r.started).strftime("%Y-%m-%d %H:%M:%S"),
           r.pipeline, listing.headline(r), listing.yes_no(r.blessed), r.pushed_version or "-",
-          f"{r.seconds:.1f}", r.status)
+          f"{r.seconds:.1f}", r.status, ",".join(map(str, r.spans)) or "-")
 
 
 def lineage(args, terminal) -> int:

@@ -22,11 +22,27 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # tests.fixtures loads TensorFlow to write spans
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # writing the spans loads TensorFlow
 
 from bench import cpu  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _publish(root: str, span: int, train, evaluation) -> None:
+  """span-<span>/ of real MNIST: training-file records [start, stop) as train and eval, the
+  canonical 10,000 test images as test."""
+  from components import mnist_example_encoding  # pylint: disable=import-outside-toplevel
+  from components.mnist_idx_example_gen import idx_reader  # pylint: disable=import-outside-toplevel
+  from pipelines import examples_dir, mnist_pipeline  # pylint: disable=import-outside-toplevel
+  mnist = mnist_pipeline.default_data_dir() or mnist_pipeline.SHARED_MNIST_DIR
+
+  def records(prefix, start, stop):
+    images, labels = idx_reader.read_pair(idx_reader.find_pair(mnist, prefix))
+    return mnist_example_encoding.encode_examples(images[start:stop], labels[start:stop])
+  examples_dir.publish_span(root, span, {"train": records("train", *train),
+                                         "eval": records("train", *evaluation),
+                                         "test": records("t10k", 0, 10000)})
 
 
 def _run(home: str, data: str, model: str, *extra: str):
@@ -51,18 +67,16 @@ def main(argv=None) -> int:
   parser.add_argument("--runs", type=int, default=1)
   parser.add_argument("--out-dir", default=os.path.join(ROOT, "bench", "results"))
   args = parser.parse_args(argv)
-  sys.path.insert(0, ROOT)
   from models.mnist import recipes  # pylint: disable=import-outside-toplevel
-  from tests import fixtures  # pylint: disable=import-outside-toplevel
   print(cpu.line(), flush=True)
   recipe_epochs = recipes.default_recipe(args.model).epochs
   work = tempfile.mkdtemp(prefix="warm-start-")
   data = os.path.join(work, "data")
   os.makedirs(data)
-  fixtures.publish_mnist_span(data, 1, (0, 27500), (55000, 57500))
+  _publish(data, 1, (0, 27500), (55000, 57500))
   served = os.path.join(work, "served-home")
   _run(served, data, args.model)  # cold on span 1: what is served when span 2 arrives
-  fixtures.publish_mnist_span(data, 2, (27500, 55000), (57500, 60000))
+  _publish(data, 2, (27500, 55000), (57500, 60000))
   variants = [("cold", recipe_epochs, ["--warm-start", "off"])] + [
       ("warm", int(e), ["--epochs", e]) for e in args.epochs.split(",")]
   results = []

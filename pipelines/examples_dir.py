@@ -20,7 +20,7 @@ ingested: the cache key holds the node id, the span and the files' fingerprint
 import glob
 import os
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from pipelines import nodes
 from pipelines.definition import DefinitionError, ExamplesDir, Option
@@ -89,6 +89,28 @@ def source(path: str, span_window: Optional[int] = None) -> ExamplesDir:
   for span in reversed(chosen):  # the latest first: the one a new batch most likely broke
     validate(os.path.join(path, f"{SPAN_PREFIX}{span}"))
   return ExamplesDir(path, spans=chosen)
+
+
+def write_splits(root: str, splits: Dict[str, Iterable[bytes]]) -> str:
+  """DIR/<split>/data.tfrecord.gz from {split: serialized tf.Examples}; returns DIR (imports TF)."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  for split, records in splits.items():
+    os.makedirs(os.path.join(root, split), exist_ok=True)
+    with tf.io.TFRecordWriter(os.path.join(root, split, "data.tfrecord.gz"),
+                              options=tf.io.TFRecordOptions(compression_type="GZIP")) as writer:
+      for record in records:
+        writer.write(record)
+  return root
+
+
+def publish_span(root: str, span: int, splits: Dict[str, Iterable[bytes]]) -> str:
+  """Writes DIR/span-<span>/<split>/data.tfrecord.gz from serialized tf.Examples as a producer
+  should: under `.incoming-span-<span>/`, renamed into place when complete (a run never reads
+  a half-written span). Returns the span's folder. Imports TensorFlow."""
+  incoming = write_splits(os.path.join(root, f".incoming-{SPAN_PREFIX}{span}"), splits)
+  published = os.path.join(root, f"{SPAN_PREFIX}{span}")
+  os.rename(incoming, published)
+  return published
 
 
 def validate(path: str) -> str:

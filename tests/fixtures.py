@@ -124,27 +124,18 @@ def analyze_transform(preprocessing_fn, schema_path: str, instances, out_dir: st
 
 def write_examples_dir(root: str, splits) -> str:
   """DIR/{split}/data.tfrecord.gz from {split: [serialized tf.Example, ...]}; returns DIR."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  for split, records in splits.items():
-    os.makedirs(os.path.join(root, split), exist_ok=True)
-    with tf.io.TFRecordWriter(os.path.join(root, split, "data.tfrecord.gz"),
-                              options=tf.io.TFRecordOptions(compression_type="GZIP")) as writer:
-      for record in records:
-        writer.write(record)
-  return root
+  from pipelines import examples_dir  # pylint: disable=import-outside-toplevel
+  return examples_dir.write_splits(root, splits)
 
 
 def publish_mnist_span(root: str, span: int, train, evaluation) -> str:
   """DIR/span-<span>/ of real MNIST: train and eval records [start, stop) of the training file
-  (train, evaluation: (start, stop)), test the canonical 10,000 t10k images. Written under
-  `.incoming-span-<span>/` and renamed, as a producer publishes a span; returns the span dir."""
-  incoming = os.path.join(root, f".incoming-span-{span}")
-  write_examples_dir(incoming, {"train": mnist_examples("train", *train),
-                                "eval": mnist_examples("train", *evaluation),
-                                "test": mnist_examples("t10k", 0, 10000)})
-  published = os.path.join(root, f"span-{span}")
-  os.rename(incoming, published)
-  return published
+  (train, evaluation: (start, stop)), test the canonical 10,000 t10k images, published as a
+  producer does (pipelines/examples_dir.publish_span); returns the span dir."""
+  from pipelines import examples_dir  # pylint: disable=import-outside-toplevel
+  return examples_dir.publish_span(root, span, {"train": mnist_examples("train", *train),
+                                                "eval": mnist_examples("train", *evaluation),
+                                                "test": mnist_examples("t10k", 0, 10000)})
 
 
 def mnist_examples(prefix: str, start: int, stop: int, keep=None):

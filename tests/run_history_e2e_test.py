@@ -42,7 +42,10 @@ def test_runs_lists_every_run_newest_first_with_accuracy_blessing_and_version(mn
   assert all(r["pipeline"] == "mnist_softmax" and r["seconds"] > 0 for r in records)
   table = fixtures.run_cli(["runs", "--home", s.home], timeout=60).stdout.splitlines()
   assert table[0].split()[:3] == ["run", "started", "(UTC)"] and len(table) == 6
-  assert table[1].startswith(s.broken.summary["run_id"]) and table[5].rstrip().endswith("pushed")
+  assert table[0].split()[-2:] == ["status", "spans"]
+  # The first run pushed; it read the IDX files, not span-<N>/ folders.
+  assert table[1].startswith(s.broken.summary["run_id"]) and table[5].split()[-2:] == ["pushed", "-"]
+  assert all(r["spans"] == [] and r["warm_start_from"] is None for r in records)
 
 
 def test_runs_does_not_load_tensorflow(scenario):

@@ -19,6 +19,7 @@ import models  # noqa: F401  (first: sets the Keras 2 switch before anything imp
 
 import os
 import sys
+import traceback
 import warnings
 from typing import List, Optional
 
@@ -28,6 +29,9 @@ warnings.filterwarnings("ignore", category=FutureWarning, module="google")
 
 from runners import errors  # noqa: E402
 from runners.commands import COMMANDS, options  # noqa: E402
+
+
+INTERNAL_ERROR = 1  # what Python's own uncaught exception would exit with
 
 
 def parser() -> options.Parser:
@@ -56,6 +60,13 @@ def main(argv: Optional[List[str]] = None) -> int:
   except KeyboardInterrupt:
     terminal.err.write("mnist-tfx: interrupted\n")
     return 130
+  except Exception as e:  # pylint: disable=broad-except
+    # A bug, not a user error. fd 2 may be the command's log by now (console.quiet_logs):
+    # the traceback goes there, and the terminal gets one line instead of silence.
+    traceback.print_exc()
+    terminal.err.write(f"mnist-tfx: internal error (a bug; the traceback is in the command's "
+                       f"log): {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}\n")
+    return INTERNAL_ERROR
 
 
 def entry_point() -> None:

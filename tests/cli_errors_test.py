@@ -114,3 +114,25 @@ def test_unusable_home(tmp_path):
   below_a_file = a_file / "home"
   proc = fixtures.run_cli(["run", "--pipeline", "regression", "--home", str(below_a_file)], timeout=300)
   _assert_one_line_error(proc, f"--home {below_a_file}: cannot create it (Not a directory)", exact=True)
+
+
+def test_a_bug_is_one_line_on_the_terminal_not_silence():
+  """An unexpected exception (a bug, not bad input) after the command moved fd 2 to its log
+  still tells the terminal what happened, in one line, and exits 1 (a real process: the
+  command's handler replaced by one that fails as compile's would, inside quiet_logs)."""
+  proc = fixtures.run_python("""
+import os, sys
+from runners import cli, console
+from runners.commands import runs
+
+def broken(args, terminal):
+  with console.quiet_logs(os.devnull):  # as compile does: fd 2 is no longer the terminal
+    raise RuntimeError("something the code did not expect\\nsecond line")
+
+runs.handle = broken
+sys.exit(cli.main(["runs"]))
+""")
+  assert proc.returncode == 1, proc.stderr
+  assert proc.stderr.strip().splitlines() == [
+      "mnist-tfx: internal error (a bug; the traceback is in the command's log): "
+      "RuntimeError: something the code did not expect"], proc.stderr

@@ -10,8 +10,9 @@ under `assets.extra/` (which TF Serving leaves alone), so the next run can measu
 drift against the data behind the served model without any other store.
 """
 
+import json
 import os
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 
 class _LocalFiles:
@@ -21,12 +22,28 @@ class _LocalFiles:
   listdir = staticmethod(os.listdir)
   exists = staticmethod(os.path.exists)
 
+  @staticmethod
+  def read(path: str) -> str:
+    with open(path) as f:
+      return f.read()
+
+
+class _ObjectStoreFiles:
+  """TFX's fileio, for a URI (gs://, s3://, ...)."""
+
+  def __getattr__(self, name):
+    from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
+    return getattr(fileio, name)
+
+  @staticmethod
+  def read(path: str) -> str:
+    from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
+    with fileio.open(path) as f:
+      return f.read()
+
 
 def _files(path: str):
-  if "://" not in path:
-    return _LocalFiles
-  from tfx.dsl.io import fileio  # pylint: disable=import-outside-toplevel
-  return fileio
+  return _LocalFiles if "://" not in path else _ObjectStoreFiles()
 
 
 STATISTICS_DIR = os.path.join("assets.extra", "mnist_tfx", "train_statistics")
@@ -62,6 +79,18 @@ def served_version(base_directory: str) -> Optional[str]:
     if any(_files(version_dir).exists(os.path.join(version_dir, name)) for name in SAVED_MODEL_FILES):
       return str(version)
   return None
+
+
+def training_record(model_dir: str) -> Optional[Dict[str, Any]]:
+  """The training record (TRAINING_RECORD, written by models/warm_start.py) in a SavedModel
+  dir — a pushed version or a Trainer's Format-Serving — or None: none written, unreadable,
+  or not a JSON object. The one reader: the warm-start decision, `watch`, the Trainer's
+  Model properties and the run_fn's base-model check all read it here."""
+  try:
+    record = json.loads(_files(model_dir).read(os.path.join(model_dir, TRAINING_RECORD)))
+  except Exception:  # pylint: disable=broad-except  (OSError, a TF NotFoundError, bad JSON)
+    return None
+  return record if isinstance(record, dict) else None
 
 
 def statistics_dir(version_dir: str) -> str:

@@ -47,13 +47,7 @@ def write_record(serving_model_dir: str, model_name: str, model, data: Optional[
 
 def read_record(serving_model_dir: str) -> Optional[Dict[str, Any]]:
   """The training record in a SavedModel dir, or None (none written, or unreadable)."""
-  path = os.path.join(serving_model_dir, pushed_model.TRAINING_RECORD)
-  try:
-    with tf.io.gfile.GFile(path) as f:
-      record = json.load(f)
-  except (tf.errors.NotFoundError, ValueError):
-    return None
-  return record if isinstance(record, dict) else None
+  return pushed_model.training_record(serving_model_dir)
 
 
 def from_base_model(model, model_name: str, base_model_dir: Optional[str],

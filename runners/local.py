@@ -12,7 +12,6 @@ import dataclasses
 import datetime
 import errno
 import fcntl
-import json
 import logging
 import os
 import time
@@ -182,10 +181,8 @@ def warm_start_plan(config: RunConfig, serving_dir: str,
     return None, "Trainer: cold start (--warm-start off)"
   if served is None:
     return None, "Trainer: cold start (nothing served yet)"
-  try:
-    with open(os.path.join(serving_dir, served, pushed_model.TRAINING_RECORD)) as f:
-      record = json.load(f)
-  except (OSError, ValueError):
+  record = pushed_model.training_record(os.path.join(serving_dir, served))
+  if record is None:
     return None, f"Trainer: cold start (served version {served} has no training record)"
   if record.get("model") != config.model:
     return None, (f"Trainer: cold start (served version {served} is a {record.get('model')} "

@@ -1,7 +1,6 @@
 """Executor of RecipeTrainer: epochs / train_steps set for this run go into the recipe."""
 
 import json
-import os
 from typing import Any, Dict, List, Optional
 
 from absl import logging
@@ -80,11 +79,7 @@ def with_base_version(input_dict: Dict[str, List[types.Artifact]],
 
 def training_record(model: types.Artifact) -> Dict[str, Any]:
   """What the run_fn recorded of its training (models/warm_start.py), {} if nothing."""
-  path = os.path.join(path_utils.serving_model_path(model.uri), pushed_model.TRAINING_RECORD)
-  try:
-    return json.loads(io_utils.read_string_file(path))
-  except Exception:  # pylint: disable=broad-except  (no record: a model module that writes none)
-    return {}
+  return pushed_model.training_record(path_utils.serving_model_path(model.uri)) or {}
 
 
 class Executor(trainer_executor.GenericExecutor):

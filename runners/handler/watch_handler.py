@@ -18,7 +18,6 @@ atomic, and the next run resumes from TFX's cache), then watch exits 0.
 """
 
 import datetime
-import json
 import os
 import signal
 import subprocess
@@ -59,12 +58,8 @@ def served_spans(serving_dir: str, model: str):
   version = pushed_model.served_version(serving_dir)
   if version is None:
     return None, None
-  try:
-    with open(os.path.join(serving_dir, version, pushed_model.TRAINING_RECORD)) as f:
-      record = json.load(f)
-  except (OSError, ValueError):
-    return version, None
-  if record.get("model") != model:
+  record = pushed_model.training_record(os.path.join(serving_dir, version))
+  if record is None or record.get("model") != model:
     return version, None
   return version, record.get("spans")
 

@@ -71,8 +71,14 @@ class ExamplesDir(DataSource):
   """`--examples-dir DIR`: the user's own tf.Examples (pipelines/examples_dir.py)."""
   # The span-<N>/ folders a run reads (its window, ascending); () for a DIR without spans.
   spans: Tuple[int, ...] = ()
+  # A compiled spec's window: the latest `window` spans, picked where and when it runs
+  # (components/span_example_gen); 0 for a DIR without spans or spans chosen here.
+  window: int = 0
 
   def describe(self) -> str:
+    if self.window:
+      return (f"tf.Examples from {self.uri}, the latest "
+              f"{'span' if self.window == 1 else f'{self.window} spans'} at each run")
     if not self.spans:
       return f"tf.Examples from {self.uri}"
     return f"tf.Examples from {self.uri}, {describe_spans(self.spans)}"
@@ -128,6 +134,10 @@ class PipelineRuntime:
   # "" the model served when it runs (a compiled spec); a version number, that pushed
   # version, pinned (the local runner's choice: runners/local.warm_start_plan).
   warm_start_from: Optional[str] = None
+  # Whether a node may read a union of channels (several spans' Examples). TFX's Kubeflow
+  # v2 compiler takes one channel per input, so a compiled window merges them in a
+  # SpanUnion node first (components/span_example_gen).
+  union_channels: bool = True
 
 
 class PipelineDefinition(abc.ABC):

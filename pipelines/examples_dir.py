@@ -19,59 +19,35 @@ ingested: the cache key holds the node id, the span and the files' fingerprint
 
 import glob
 import os
-import re
 from typing import Dict, Iterable, List, Optional, Tuple
 
+from components.span_example_gen import layout
 from pipelines import nodes
 from pipelines.definition import DefinitionError, ExamplesDir, Option
 
-SPLITS = ("train", "eval", "test")
-FILE_PATTERN = "*.tfrecord*"  # *.tfrecord and *.tfrecord.gz (ImportExampleGen infers gzip)
 _GZIP_MAGIC = b"\x1f\x8b"
+# The layout's facts live with the component that reads it on a cluster (import-light).
+SPLITS, FILE_PATTERN, SPAN_PREFIX = layout.SPLITS, layout.FILE_PATTERN, layout.SPAN_PREFIX
+split_patterns = layout.split_patterns
 
-
-SPAN_PREFIX = "span-"
-SPAN_SPEC = "{SPAN}"  # tfx/components/example_gen/utils.py SPAN_SPEC
-# span-0, span-12; not span-012: a static RangeConfig globs span-12 (utils.py
-# _create_matching_glob_pattern writes the number without padding).
-_SPAN_FOLDER = re.compile(r"span-(0|[1-9][0-9]*)")
 
 SPAN_WINDOW_OPTION = Option(
     "--span-window", int, None, "with --examples-dir DIR of span-<N>/ folders: train on the "
     "latest K spans (default 1, the newest); each span is ingested once", metavar="K")
 
 
-def split_patterns(span: Optional[int] = None) -> Dict[str, str]:
-  """ImportExampleGen's split patterns, relative to DIR (under span-{SPAN}/ for a span)."""
-  prefix = SPAN_PREFIX + SPAN_SPEC if span is not None else ""
-  return {split: os.path.join(prefix, split, FILE_PATTERN) for split in SPLITS}
-
-
 def spans(path: str) -> List[int]:
-  """The published spans under DIR, ascending ([] if DIR is not laid out in spans).
-
-  A `.`-prefixed folder is a span being written and is skipped; any other span-* name
-  that is not span-<N> is a mistake the user must hear about.
-  """
-  found = []
-  for name in sorted(os.listdir(path)):
-    if name.startswith(".") or not name.startswith(SPAN_PREFIX):
-      continue
-    match = _SPAN_FOLDER.fullmatch(name)
-    if not match or not os.path.isdir(os.path.join(path, name)):
-      raise DefinitionError(f"{os.path.join(path, name)}: not a span folder (expected "
-                            "span-<N>/, N a non-negative integer without leading zeros)")
-    found.append(int(match.group(1)))
-  return sorted(found)
+  """The published spans under a local DIR, ascending (layout.spans); DefinitionError if a
+  span-* folder is misnamed."""
+  try:
+    return layout.spans(path)
+  except layout.SpanLayoutError as e:
+    raise DefinitionError(str(e)) from None
 
 
 def source(path: str, span_window: Optional[int] = None) -> ExamplesDir:
   """--examples-dir DIR [--span-window K], checked: DefinitionError (one line) if not usable."""
-  if not os.path.exists(path):
-    raise DefinitionError(f"--examples-dir {path}: not found")
-  if not os.path.isdir(path):
-    raise DefinitionError(f"--examples-dir {path}: is a file, not a directory")
-  path = os.path.abspath(path)
+  path = _existing_dir(path)
   published = spans(path)
   if span_window is not None and span_window < 1:
     raise DefinitionError(f"--span-window {span_window}: the window must be at least 1 span")
@@ -80,15 +56,25 @@ def source(path: str, span_window: Optional[int] = None) -> ExamplesDir:
       raise DefinitionError(f"--span-window {span_window}: {path} has no span-<N>/ folders")
     validate(path)
     return ExamplesDir(path)
-  window = span_window or 1
-  if window > len(published):
-    raise DefinitionError(f"--span-window {window}: {path} has only {len(published)} "
-                          f"span{'s' if len(published) > 1 else ''} "
-                          f"({', '.join(map(str, published))})")
-  chosen = tuple(published[-window:])
+  chosen = window_of(published, span_window or 1, path)
   for span in reversed(chosen):  # the latest first: the one a new batch most likely broke
-    validate(os.path.join(path, f"{SPAN_PREFIX}{span}"))
+    validate(layout.span_dir(path, span))
   return ExamplesDir(path, spans=chosen)
+
+
+def cluster_window(uri: str, span_window: int) -> ExamplesDir:
+  """compile --data-uri URI --span-window K: the latest K spans under URI, picked by the
+  compiled spec's SpanWindow node when each run starts (nothing here can list URI)."""
+  if span_window < 1:
+    raise DefinitionError(f"--span-window {span_window}: the window must be at least 1 span")
+  return ExamplesDir(uri, window=span_window)
+
+
+def window_of(published: List[int], window: int, path: str) -> Tuple[int, ...]:
+  try:
+    return layout.window_of(published, window, path)
+  except layout.SpanLayoutError as e:
+    raise DefinitionError(str(e)) from None
 
 
 def write_splits(root: str, splits: Dict[str, Iterable[bytes]]) -> str:
@@ -113,13 +99,17 @@ def publish_span(root: str, span: int, splits: Dict[str, Iterable[bytes]]) -> st
   return published
 
 
-def validate(path: str) -> str:
-  """The absolute DIR of one dataset (no spans); DefinitionError (one line) if not usable."""
+def _existing_dir(path: str) -> str:
   if not os.path.exists(path):
     raise DefinitionError(f"--examples-dir {path}: not found")
   if not os.path.isdir(path):
     raise DefinitionError(f"--examples-dir {path}: is a file, not a directory")
-  path = os.path.abspath(path)
+  return os.path.abspath(path)
+
+
+def validate(path: str) -> str:
+  """The absolute DIR of one dataset (no spans); DefinitionError (one line) if not usable."""
+  path = _existing_dir(path)
   for split in SPLITS:
     if not os.path.isdir(os.path.join(path, split)):
       raise DefinitionError(f"{path}: no {split}/ directory "
@@ -152,7 +142,7 @@ def import_example_gen(examples_dir: str, span: Optional[int] = None):
   from tfx.proto import example_gen_pb2, range_config_pb2  # pylint: disable=import-outside-toplevel
   input_config = example_gen_pb2.Input(splits=[
       example_gen_pb2.Input.Split(name=split, pattern=pattern)
-      for split, pattern in split_patterns(span).items()])
+      for split, pattern in split_patterns(spans=span is not None).items()])
   if span is None:
     return ImportExampleGen(input_base=examples_dir, input_config=input_config)
   return ImportExampleGen(
@@ -161,8 +151,22 @@ def import_example_gen(examples_dir: str, span: Optional[int] = None):
           start_span_number=span, end_span_number=span))).with_id(nodes.for_span("ImportExampleGen", span))
 
 
-def example_gens(source: ExamplesDir) -> List[Tuple[Optional[int], object]]:
-  """[(span, ImportExampleGen)] for the source's spans, oldest first; [(None, gen)] without."""
+def example_gens(source: ExamplesDir) -> List[Tuple[str, object]]:
+  """[(node id suffix, ExampleGen)] for the source's spans, oldest first; [("", gen)] without.
+
+  A compiled spec's window (source.window = K): K SpanImportExampleGens, one per position,
+  each given its span by the one SpanWindow node when the run starts.
+  """
+  if source.window:
+    from components.span_example_gen.component import SpanImportExampleGen, span_window  # pylint: disable=import-outside-toplevel
+    window = span_window(source.uri, source.window).with_id(nodes.SPAN_WINDOW)
+    gens = []
+    for position in range(1, source.window + 1):
+      gen = SpanImportExampleGen(input_base=source.uri, span=window.span(position)).with_id(
+          "ImportExampleGen" + nodes.window_suffix(position))
+      gen.add_upstream_node(window)  # a dynamic exec property is no edge of TFX's graph
+      gens.append((nodes.window_suffix(position), gen))
+    return gens
   if not source.spans:
-    return [(None, import_example_gen(source.uri))]
-  return [(span, import_example_gen(source.uri, span)) for span in source.spans]
+    return [("", import_example_gen(source.uri))]
+  return [(nodes.span_suffix(span), import_example_gen(source.uri, span)) for span in source.spans]

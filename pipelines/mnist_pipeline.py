@@ -30,6 +30,14 @@ _PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_MNIST_DIR = os.path.normpath(os.path.join(_PROJECT_DIR, "..", "shared", "data", "mnist"))
 
 
+def cluster_source(data_uri: str, span_window: Optional[int]) -> DataSource:
+  """compile --data-uri URI: the IDX files' folder, or with --span-window K a folder of
+  span-<N>/ folders of tf.Examples whose latest K each run reads (checked when it runs)."""
+  if span_window is None:
+    return IdxFiles(data_uri)
+  return examples_dir.cluster_window(data_uri, span_window)
+
+
 def default_data_dir() -> Optional[str]:
   """../shared/data/mnist (beside the working dir or the project) if it exists, else None (TFDS)."""
   for candidate in (os.path.join(os.getcwd(), "..", "shared", "data", "mnist"), SHARED_MNIST_DIR):
@@ -142,11 +150,15 @@ class MnistDefinition(PipelineDefinition):
     if target is Target.CLUSTER:
       if data_uri is not None and values["tfds"]:
         raise DefinitionError("--data-uri and --tfds are alternatives: give one")
+      if values["span_window"] is not None and data_uri is None:
+        raise DefinitionError("compile --span-window K needs --data-uri URI: a folder of "
+                              "span-<N>/ folders of tf.Examples as the cluster reads it")
       if data_uri is None and not values["tfds"]:
         raise DefinitionError("compile --pipeline mnist needs the data as the cluster reads it: "
                               "--data-uri URI (a directory of the four IDX files) or --tfds "
                               "(the cluster downloads MNIST from tensorflow-datasets)")
-      source: DataSource = IdxFiles(data_uri) if data_uri is not None else Tfds()
+      source: DataSource = (cluster_source(data_uri, values["span_window"]) if data_uri is not None
+                            else Tfds())
     elif values["examples_dir"] is not None:
       source = examples_dir.source(values["examples_dir"], values["span_window"])
     elif values["tfds"]:
@@ -185,9 +197,9 @@ class MnistDefinition(PipelineDefinition):
     if isinstance(source, ExamplesDir):
       example_gens = examples_dir.example_gens(source)
     elif isinstance(source, IdxFiles):
-      example_gens = [(None, MnistIdxExampleGen(data_dir=source.uri))]
+      example_gens = [("", MnistIdxExampleGen(data_dir=source.uri))]
     else:
-      example_gens = [(None, MnistTfdsExampleGen())]
+      example_gens = [("", MnistTfdsExampleGen())]
     return pipeline.create_pipeline(self.pipeline_name(config.model), runtime, example_gens,
                                     pipeline.ModelSpec(
         preprocessing_fn="models.mnist.preprocessing.preprocessing_fn",

@@ -21,12 +21,27 @@ GATES = (EXAMPLE_GATE,)
 
 # With --examples-dir of span-<N>/ folders, the data nodes are one per span, named after it.
 _SPAN_SUFFIX = ".span-"
+# A compiled spec cannot name nodes after spans it has not seen: its data nodes are one per
+# position of the window (1 the oldest .. K the latest), and SpanWindow picks each position's
+# span when the run starts (components/span_example_gen). Argo task names take no dots.
+SPAN_WINDOW = "SpanWindow"
+SPAN_UNION = "SpanUnion"  # the window's Examples as one artefact, for Transform and the Trainer
+_WINDOW_SUFFIX = "-window-"
+
+
+def span_suffix(span: int) -> str:
+  return f"{_SPAN_SUFFIX}{span}"
 
 
 def for_span(node: str, span: int) -> str:
   """The id of `node` for one span: `StatisticsGen.span-3`. Its cache key holds the id, so a
   span's ingestion and statistics are reused whatever window it falls in."""
-  return f"{node}{_SPAN_SUFFIX}{span}"
+  return node + span_suffix(span)
+
+
+def window_suffix(position: int) -> str:
+  """`-window-2`: the suffix of a compiled spec's data nodes for position 2 of the window."""
+  return f"{_WINDOW_SUFFIX}{position}"
 
 
 def split_span(node_id: str):

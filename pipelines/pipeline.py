@@ -34,6 +34,7 @@ from components.recipe_trainer import TUNE_TRIALS_KEY
 from components.recipe_trainer.component import RecipeTrainer
 from components.infra_validator.component import ServingInfraValidator
 from components.served_baseline.component import ServedBaseline
+from components.span_example_gen.component import span_union
 from pipelines.definition import PipelineRuntime
 
 from pipelines import nodes
@@ -59,13 +60,14 @@ class ModelSpec:
 
 
 def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
-                    example_gens: Sequence[Tuple[Optional[int], base_component.BaseComponent]],
+                    example_gens: Sequence[Tuple[str, base_component.BaseComponent]],
                     spec: ModelSpec) -> tfx_pipeline.Pipeline:
-  """The graph over `example_gens`: [(None, gen)] for one dataset, or [(span, gen)] per span
-  of the window, oldest first (pipelines/examples_dir.py).
+  """The graph over `example_gens`: [("", gen)] for one dataset, or [(suffix, gen)] per span
+  of the window, oldest first, the suffix naming its data nodes (pipelines/examples_dir.py,
+  nodes.span_suffix / nodes.window_suffix).
 
-  Per span: its own StatisticsGen and ExampleGate, named after the span, so a span's data
-  work is TFX-cached whatever window it is in. Transform analyses, the Tuner and Trainer
+  Per span: its own StatisticsGen and ExampleGate, named after the span (or, compiled, its
+  position in the window), so a span's data work is cached whatever window it is in. Transform analyses, the Tuner and Trainer
   learn from, every span's train split (a union channel); the Evaluator measures on the
   latest span's test split, and the Pusher files the latest span's statistics with the
   model: the next run measures drift against the newest data behind what is served.
@@ -74,8 +76,10 @@ def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
   baseline = ServedBaseline(serving_dir=runtime.serving_dir,
                             served_version=runtime.served_version or "").with_id(nodes.SERVED_BASELINE)
   data_nodes, statistics, gates = [], [], []
-  for span, example_gen in example_gens:
-    name = (lambda node: node) if span is None else (lambda node, s=span: nodes.for_span(node, s))
+  for suffix, example_gen in example_gens:
+    name = lambda node, suffix=suffix: node + suffix  # pylint: disable=unnecessary-lambda-assignment
+    # What picks a compiled spec's spans (SpanWindow) is upstream of its ExampleGens.
+    data_nodes += [node for node in example_gen.upstream_nodes if node not in data_nodes]
     # Given the curated schema, StatisticsGen keeps per-value counts of categorical features
     # (the MNIST label), which the drift comparator needs.
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"],
@@ -87,8 +91,12 @@ def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
     statistics.append(statistics_gen.outputs["statistics"])
     gates.append(gate)
   latest_examples = example_gens[-1][1].outputs["examples"]
-  examples = (latest_examples if len(example_gens) == 1 else
-              channel_utils.union([gen.outputs["examples"] for _, gen in example_gens]))
+  examples, union = latest_examples, None
+  if len(example_gens) > 1 and runtime.union_channels:
+    examples = channel_utils.union([gen.outputs["examples"] for _, gen in example_gens])
+  elif len(example_gens) > 1:
+    union = span_union([gen.outputs["examples"] for _, gen in example_gens]).with_id(nodes.SPAN_UNION)
+    examples = union.outputs["examples"]
   transform = Transform(
       examples=examples,
       schema=schema_gen.outputs["schema"],
@@ -146,7 +154,7 @@ def create_pipeline(pipeline_name: str, runtime: PipelineRuntime,
   return tfx_pipeline.Pipeline(
       pipeline_name=pipeline_name,
       pipeline_root=runtime.pipeline_root,
-      components=[*data_nodes, schema_gen, baseline, *gates, transform,
+      components=[*data_nodes, *([union] if union else []), schema_gen, baseline, *gates, transform,
                   *([tuner] if tuner else []),
                   *([warm_start_base] if warm_start_base not in (None, baseline) else []),
                   trainer, evaluator, infra_validator, pusher],

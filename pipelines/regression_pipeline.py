@@ -88,7 +88,9 @@ class RegressionDefinition(PipelineDefinition):
         raise DefinitionError(f"{', '.join(generator_flags)} configure the generator, which "
                               f"{'--data-uri' if target is Target.CLUSTER else '--examples-dir'} "
                               "replaces: give one or the other")
-      source = (ExamplesDir(examples) if target is Target.CLUSTER else
+      source = ((examples_dir.cluster_window(examples, values["span_window"])
+                 if values["span_window"] is not None else ExamplesDir(examples))
+                if target is Target.CLUSTER else
                 examples_dir.source(examples, values["span_window"]))
     else:
       if values["span_window"] is not None:
@@ -109,7 +111,7 @@ class RegressionDefinition(PipelineDefinition):
     if isinstance(config.source, ExamplesDir):
       example_gens = examples_dir.example_gens(config.source)
     else:
-      example_gens = [(None, RegressionExampleGen(config.source.generator))]
+      example_gens = [("", RegressionExampleGen(config.source.generator))]
     return pipeline.create_pipeline(
         self.pipeline_name(config.model), runtime, example_gens,
         pipeline.ModelSpec(

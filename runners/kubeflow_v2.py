@@ -7,7 +7,10 @@ TFX 1.16's KubeflowV2DagRunner targets Vertex AI Pipelines. For open-source KFP 
 - resolver nodes are not implemented (the graph has none: the baseline is the served
   model, components/served_baseline) and `lifecycle` hooks are never run (removed);
 - TFX drops the defaults of runtime parameters: they are put back;
-- ServedBaseline is never cached (what is served changes outside the pipeline);
+- ServedBaseline is never cached (what is served changes outside the pipeline), nor is
+  SpanWindow (the examples folder gains spans);
+- a span window (`--span-window K`) is K ingestion tasks fed by SpanWindow's output
+  parameters, whose producer TFX misnames `<task>_task`: renamed;
 - the container entrypoint is the project's (runners/kubeflow_v2_entrypoint.py), which
   restores empty input artifact types and turns a gate's failed result into a failed task.
 For Vertex AI (`--target vertex`) the same task fixes apply and the spec is wrapped in
@@ -33,7 +36,8 @@ SCHEMA_VERSION = "2.1.0"
 _TASK_NAME = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")
 # Tasks whose outputs depend on more than their inputs: the served model changes between
 # runs while the task's parameters do not, so KFP must not reuse a cached result.
-UNCACHED_TASKS = (nodes.SERVED_BASELINE,)
+# SpanWindow lists the examples folder, which gains spans between runs.
+UNCACHED_TASKS = (nodes.SERVED_BASELINE, nodes.SPAN_WINDOW)
 
 # The run-time parameters a user may set when starting a run; their defaults are the
 # compiled values (_runtime_parameters).
@@ -66,7 +70,8 @@ class KubeflowPlacement:
         enable_cache=True,
         served_version=None,
         # The Trainer starts from whatever is served when it runs, if that model fits.
-        warm_start_from="" if warm_start else None)
+        warm_start_from="" if warm_start else None,
+        union_channels=False)  # "Only single Channel is supported" (TFX's step_builder.py)
 
 
 def kfp_pipeline_name(pipeline_name: str) -> str:
@@ -94,7 +99,8 @@ _PARAMETER_TYPES = {int: "NUMBER_INTEGER", float: "NUMBER_DOUBLE", str: "STRING"
 
 def _fix_tasks(spec: Dict[str, Any], defaults: Dict[str, Any]) -> Dict[str, Any]:
   """What both backends need of TFX's compiled PipelineSpec (a dict): no resolver node, no
-  cached ServedBaseline, and the runtime parameters' defaults TFX drops (a run started
+  cached ServedBaseline or SpanWindow, parameters passed between tasks named by their
+  producer task, and the runtime parameters' defaults TFX drops (a run started
   without arguments, e.g. `PipelineJob(...).submit()` on Vertex, then runs as compiled)."""
   spec = copy.deepcopy(spec)
   for name, task in spec["root"]["dag"]["tasks"].items():
@@ -104,6 +110,16 @@ def _fix_tasks(spec: Dict[str, Any], defaults: Dict[str, Any]) -> Dict[str, Any]
       raise CompileError(f"task {name} is a resolver node; the open-source backend cannot run it")
     if name in UNCACHED_TASKS:
       task["cachingOptions"] = {"enableCache": False}
+    # TFX names a dynamic exec property's producer `<node id>_task` (step_builder.py,
+    # TaskOutputParameterSpec), but names the task itself by the node id.
+    for source in task.get("inputs", {}).get("parameters", {}).values():
+      producer = source.get("taskOutputParameter")
+      if producer and producer["producerTask"] not in spec["root"]["dag"]["tasks"]:
+        fixed = producer["producerTask"].removesuffix("_task")
+        if fixed not in spec["root"]["dag"]["tasks"]:
+          raise CompileError(f"task {name} reads a parameter of {producer['producerTask']}, "
+                             "which is no task of the pipeline")
+        producer["producerTask"] = fixed
   parameters = spec["root"].setdefault("inputDefinitions", {}).setdefault("parameters", {})
   for name, value in defaults.items():
     if name in parameters:

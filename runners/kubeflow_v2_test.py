@@ -37,6 +37,9 @@ def _compile(pipeline_name, model=None, data_uri=None, beam_args=(), target="kub
 CASES = {
     "mnist_softmax": lambda: _compile("mnist", "softmax", data_uri="gs://example-bucket/data/mnist"),
     "regression_linear": lambda: _compile("regression"),
+    # --span-window 2: SpanWindow picks two spans per run for two ingestion positions.
+    "mnist_softmax_window": lambda: _compile("mnist", "softmax", span_window=2,
+                                             data_uri="gs://example-bucket/data/spans"),
 }
 
 
@@ -84,6 +87,12 @@ def test_every_task_executor_image_command_and_parameter(compiled):
       assert dependency in tasks
     declared = component.get("inputDefinitions", {}).get("parameters", {})
     assert set(task.get("inputs", {}).get("parameters", {})) <= set(declared)
+    for source in task.get("inputs", {}).get("parameters", {}).values():
+      if "taskOutputParameter" in source:  # another task's output parameter: it must exist
+        producer = source["taskOutputParameter"]
+        assert producer["producerTask"] in task.get("dependentTasks", []), (task_name, producer)
+        produced = spec["components"][tasks[producer["producerTask"]]["componentRef"]["name"]]
+        assert producer["outputParameterKey"] in produced["outputDefinitions"]["parameters"]
   assert tasks["ServedBaseline"]["cachingOptions"] == {"enableCache": False}
   assert tasks["Trainer"]["cachingOptions"] == {"enableCache": True}
   assert not [t for t in tasks if "resolver" in t.lower()]
@@ -94,7 +103,7 @@ def test_every_task_executor_image_command_and_parameter(compiled):
 def test_runtime_parameters_have_defaults(compiled):
   name, spec = compiled
   params = spec["root"]["inputDefinitions"]["parameters"]
-  epochs = 10 if name == "mnist_softmax" else 30
+  epochs = 10 if name.startswith("mnist") else 30
   assert params["epochs"] == {"parameterType": "NUMBER_INTEGER", "defaultValue": epochs}
   assert params["train_steps"] == {"parameterType": "NUMBER_INTEGER", "defaultValue": 0}
   trainer = spec["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]
@@ -192,3 +201,36 @@ def test_tune_compiles_a_tuner_task_that_feeds_the_trainer():
   config = json.loads(tasks["Tuner"]["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constant"])
   assert config["tune_trials"] == 4 and json.loads(config["recipe"])["model"] == "mlp"
   assert "Tuner" not in _compile("mnist", "mlp", data_uri="gs://example-bucket/data/mnist")["root"]["dag"]["tasks"]
+
+
+def test_a_span_window_compiles_to_one_ingestion_task_per_position_fed_by_span_window():
+  spec = CASES["mnist_softmax_window"]()
+  tasks = spec["root"]["dag"]["tasks"]
+  assert tasks["SpanWindow"]["cachingOptions"] == {"enableCache": False}  # spans arrive
+  assert tasks["SpanWindow"]["inputs"]["parameters"]["examples_uri"] == {
+      "componentInputParameter": "data_uri"}
+  for position in (1, 2):
+    gen = tasks[f"ImportExampleGen-window-{position}"]
+    assert gen["cachingOptions"] == {"enableCache": True}
+    assert gen["inputs"]["parameters"]["span"] == {"taskOutputParameter": {
+        "producerTask": "SpanWindow", "outputParameterKey": f"span_{position}"}}
+    assert gen["inputs"]["parameters"]["input_base"] == {"componentInputParameter": "data_uri"}
+    for node in ("StatisticsGen", "ExampleGate"):
+      assert f"{node}-window-{position}" in tasks
+  # Transform and the Trainer read one artefact: TFX's Kubeflow compiler takes no union channel.
+  for node in ("Transform", "Trainer"):
+    assert tasks[node]["inputs"]["artifacts"]["examples"]["taskOutputArtifact"]["producerTask"] == "SpanUnion"
+  evaluated = tasks["Evaluator"]["inputs"]["artifacts"]["examples"]["taskOutputArtifact"]
+  assert evaluated["producerTask"] == "ImportExampleGen-window-2"  # the latest span's test split
+  assert "MnistIdxExampleGen" not in tasks
+
+
+@pytest.mark.parametrize("given, data_uri, message", [
+    ({"span_window": 0}, "gs://b/spans", "--span-window 0: the window must be at least 1 span"),
+    ({"span_window": 2}, None, "compile --span-window K needs --data-uri URI"),
+])
+def test_a_bad_span_window_is_refused_in_one_line(given, data_uri, message):
+  from pipelines.definition import DefinitionError  # pylint: disable=import-outside-toplevel
+  with pytest.raises(DefinitionError, match=re.escape(message)):
+    registry.get("mnist").configure("softmax", given, {"epochs": None, "train_steps": None},
+                                    target=Target.CLUSTER, data_uri=data_uri)

@@ -138,6 +138,24 @@ def publish_mnist_span(root: str, span: int, train, evaluation) -> str:
                                                 "test": mnist_examples("t10k", 0, 10000)})
 
 
+def publish_regression_span(root: str, span: int, seed: int, sizes=(800, 100, 100)) -> str:
+  """DIR/span-<span>/ of y = 2x + 1 tf.Examples, x ~ U(0, 1) (train, eval, test sizes)."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from pipelines import examples_dir  # pylint: disable=import-outside-toplevel
+  from schemas.regression import contract  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(seed)
+
+  def records(n):
+    return [tf.train.Example(features=tf.train.Features(feature={
+        contract.X_KEY: tf.train.Feature(float_list=tf.train.FloatList(value=[x])),
+        contract.Y_KEY: tf.train.Feature(float_list=tf.train.FloatList(
+            value=[contract.TRUE_W * x + contract.TRUE_B]))})).SerializeToString()
+            for x in rng.uniform(contract.X_MIN, contract.X_MAX, n)]
+  return examples_dir.publish_span(root, span, {split: records(n) for split, n in
+                                                zip(examples_dir.SPLITS, sizes)})
+
+
 def mnist_examples(prefix: str, start: int, stop: int, keep=None):
   """Serialized tf.Examples of real MNIST records [start, stop) of `train` or `t10k`."""
   from components import mnist_example_encoding  # pylint: disable=import-outside-toplevel

@@ -9,6 +9,8 @@ so the same entrypoint, components and artefacts run as on the cluster, minus
 Kubernetes. MNIST must push a model that reaches the softmax tutorial's 0.92,
 regression one that predicts 2x + 1 within 0.01, and a second MNIST run must
 reuse the cached data tasks and warm-start its Trainer from the served model.
+Regression runs from a bucket folder of spans compiled with `--span-window 2`: when a
+third span arrives, the next run ingests only it.
 """
 
 import glob
@@ -122,22 +124,61 @@ def _trained_epochs(model_run_dir):
              for value in event.summary.value if value.tag == "epoch_loss")
 
 
-def test_regression_spec_runs_and_predicts_2x_plus_1(tmp_path):
-  store = str(tmp_path / "store")
-  spec = _compile(tmp_path, "regression")
-  # The run-time epochs parameter, one more than compiled: it must reach the recipe.
+@pytest.fixture(scope="module")
+def regression_window_runs(tmp_path_factory):
+  """regression compiled with `--span-window 2` over a bucket folder of spans: run on spans
+  1 and 2 (with the epochs parameter one above the compiled value), publish span 3, run
+  again. The generated-data spec is compiled and checked in runners/kubeflow_v2_test.py."""
+  tmp = tmp_path_factory.mktemp("kfp_regression")
+  store = str(tmp / "store")
+  spans = os.path.join(store, "gs", "tfx-bucket", "data", "spans")
+  for span in (1, 2):
+    fixtures.publish_regression_span(spans, span, seed=span)
+  spec = _compile(tmp, "regression", "--data-uri", f"{BUCKET}/data/spans", "--span-window", "2")
   epochs = int(spec["root"]["inputDefinitions"]["parameters"]["epochs"]["defaultValue"]) + 1
-  result = _launcher(spec, store).run({"epochs": epochs})
-  assert result.succeeded, _failures(result)
-  (trainer,) = [name for name in result.outputs if name.startswith("Trainer")]
-  assert _trained_epochs(result.outputs[trainer]["model_run"][0]["uri"]) == epochs
-  root, versions = _pushed(store, regression_contract.SERVING_MODEL_NAME)
-  assert len(versions) == 1
-  loaded = tf.saved_model.load(os.path.join(root, versions[0]))
+  launcher = _launcher(spec, store)
+  first = launcher.run({"epochs": epochs})
+  assert first.succeeded, _failures(first)
+  _, after_first = _pushed(store, regression_contract.SERVING_MODEL_NAME)
+  fixtures.publish_regression_span(spans, 3, seed=3)
+  second = launcher.run()
+  return store, epochs, first, after_first, second
+
+
+def _span(result, task):
+  (artifact,) = result.outputs[task]["examples"]
+  return int(artifact["metadata"]["span"])
+
+
+def test_regression_spec_runs_and_predicts_2x_plus_1(regression_window_runs):
+  store, epochs, first, after_first, _ = regression_window_runs
+  (trainer,) = [name for name in first.outputs if name.startswith("Trainer")]
+  # The run-time epochs parameter, one more than compiled, reached the recipe.
+  assert _trained_epochs(first.outputs[trainer]["model_run"][0]["uri"]) == epochs
+  root, _ = _pushed(store, regression_contract.SERVING_MODEL_NAME)
+  assert len(after_first) == 1
+  loaded = tf.saved_model.load(os.path.join(root, after_first[0]))
   predict_x = loaded.signatures[regression_contract.PREDICT_X_SIGNATURE]
   x = np.linspace(0.0, 1.0, 11, dtype=np.float32).reshape(-1, 1)
   (y,) = predict_x(**{regression_contract.PREDICT_X_INPUT: tf.constant(x)}).values()
   np.testing.assert_allclose(y.numpy().reshape(-1), 2 * x.reshape(-1) + 1, atol=0.01)
+
+
+def test_a_compiled_window_takes_the_latest_spans_and_ingests_each_once(regression_window_runs):
+  _, _, first, _, second = regression_window_runs
+  assert second.succeeded, _failures(second)
+  assert [_span(first, f"ImportExampleGen-window-{p}") for p in (1, 2)] == [1, 2]
+  assert [_span(second, f"ImportExampleGen-window-{p}") for p in (1, 2)] == [2, 3]
+  status = {name: t.status for name, t in second.tasks.items()}
+  # Span 2 moved from position 2 to 1: KFP's cache key holds no task name, so its ingestion
+  # and statistics are reused; span 3 is new work; SpanWindow looks at the folder every run.
+  assert status["ImportExampleGen-window-1"] == status["StatisticsGen-window-1"] == "cached", status
+  assert status["ImportExampleGen-window-2"] == status["StatisticsGen-window-2"] == "succeeded", status
+  assert status["SpanWindow"] == "succeeded" and status["Trainer"] == "succeeded", status
+  (union,) = second.outputs["SpanUnion"]["examples"]
+  assert union["metadata"]["spans"] == "2,3"
+  train = glob.glob(os.path.join(union["uri"], "Split-train", "*"))
+  assert sorted(os.path.basename(f).split("-data")[0] for f in train) == ["span-2", "span-3"]
 
 
 def test_a_failed_task_stops_what_depends_on_it(tmp_path):

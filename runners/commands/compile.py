@@ -20,7 +20,9 @@ def add_arguments(parser) -> None:
   parser.add_argument("--data-uri", metavar="URI",
                       help="the data as the cluster reads it, a run-time parameter of the spec: "
                       "mnist: the IDX files' directory (or --tfds); regression: a "
-                      "DIR/{train,eval,test}/*.tfrecord[.gz] tree (default: generated in Beam)")
+                      "DIR/{train,eval,test}/*.tfrecord[.gz] tree (default: generated in Beam); "
+                      "with --span-window K, either: a DIR of span-<N>/ folders of tf.Examples, "
+                      "the latest K read at each run")
   options.add_beam_argument(parser)
   parser.add_argument("--output", required=True, metavar="FILE", help="FILE.yaml or FILE.json")
 

@@ -10,6 +10,9 @@ EXIT_PUSHED = EXIT_OK  # run: a model was pushed (or the one already served was 
 EXIT_FAILED = 1  # a component failed, or a server did not answer
 EXIT_USER_ERROR = 2  # a flag, a file or a path the user can fix; nothing was run
 EXIT_NOT_PUSHED = 3  # run: a gate said no, nothing was pushed
+# run: another run holds the home's lock; nothing was run, try again later (sysexits.h
+# EX_TEMPFAIL). Its own code so that `watch` retries on it without reading the message.
+EXIT_HOME_BUSY = 75
 
 
 class CommandError(Exception):

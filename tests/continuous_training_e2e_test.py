@@ -181,6 +181,33 @@ def test_watch_stops_cleanly_on_sigterm(tmp_path):
   assert text.splitlines()[-1].endswith(" stopped") and len(text.splitlines()) == 3, text
 
 
+def test_watch_retries_when_another_run_holds_the_home(tmp_path):
+  """The child run finds the home locked (exit 75, EXIT_HOME_BUSY): watch counts no run and
+  tries again at its next poll instead of giving up on the span. (The span is small: the
+  child never gets past the lock.)"""
+  from runners import local  # pylint: disable=import-outside-toplevel
+  fixtures.require(fixtures.mnist_available(), "real MNIST (../shared/data/mnist)")
+  data = str(tmp_path / "spans")
+  fixtures.publish_mnist_span(data, 1, train=(0, 500), evaluation=(500, 600))
+  home = local.LocalHome(str(tmp_path / "home"))
+  home.prepare()
+  out_path = str(tmp_path / "watch.out")
+  with local.home_lock(home), open(out_path, "w") as out:
+    watch = subprocess.Popen(fixtures.CLI + ["watch", "--examples-dir", data, "--home",
+                                             home.root, "--interval", "1", "--max-runs", "1"],
+                             stdout=out, stderr=subprocess.STDOUT, cwd=fixtures.ROOT)
+    try:
+      _wait_for(out_path, "the home is busy with another run; will retry")
+      watch.send_signal(signal.SIGTERM)
+      assert watch.wait(timeout=60) == 0
+    finally:
+      if watch.poll() is None:
+        watch.kill()
+  with open(out_path) as f:
+    text = f.read()
+  assert "run 1:" not in text and text.splitlines()[-1].endswith(" stopped"), text
+
+
 def test_an_empty_or_missing_split_in_the_latest_span_is_refused_before_anything_runs(spans, tmp_path):
   data = tmp_path / "data"
   data.mkdir()

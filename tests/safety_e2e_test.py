@@ -20,6 +20,7 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from pipelines import metadata
+from runners import errors
 from tests import fixtures
 
 pytestmark = [pytest.mark.e2e]
@@ -114,8 +115,8 @@ def test_two_runs_on_one_home_the_second_fails_at_once(tmp_path):
   first, second = _start(home), _start(home)
   outputs = [p.communicate(timeout=600) for p in (first, second)]
   codes = sorted(p.returncode for p in (first, second))
-  assert codes == [0, 2], outputs
-  loser = outputs[[first.returncode, second.returncode].index(2)]
+  assert codes == [0, errors.EXIT_HOME_BUSY], outputs  # 75: busy, try again (sysexits EX_TEMPFAIL)
+  loser = outputs[[first.returncode, second.returncode].index(errors.EXIT_HOME_BUSY)]
   assert loser[1].strip().startswith(f"mnist-tfx: error: --home {home}: another mnist-tfx run (pid ")
   assert len(loser[1].strip().splitlines()) == 1
   assert _integrity_ok(home)

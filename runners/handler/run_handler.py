@@ -6,7 +6,7 @@ import os
 
 from runners import errors
 from runners.commands import options
-from runners.errors import UserError
+from runners.errors import CommandError, UserError
 from runners.handler import checks
 
 
@@ -28,6 +28,8 @@ def run(args, terminal) -> int:
     home.prepare()
     result = local.run(definition, config, home, terminal.out, enable_cache=not args.no_cache,
                        beam_args=args.beam_arg, verbose_out=terminal.err if args.verbose else None)
+  except local.HomeBusy as e:
+    raise CommandError(str(e), errors.EXIT_HOME_BUSY) from None
   except (definitions.DefinitionError, local.HomeError, metadata.MetadataConfigError) as e:
     raise UserError(str(e)) from None
   summary = result.summary

@@ -167,9 +167,7 @@ class Watcher:
     if self._stop.is_set() and code != errors.EXIT_OK:
       self.log(f"run stopped by SIGTERM (exit {code}); output in {output}")
       return
-    with open(output) as f:
-      busy = "is using it" in f.read()
-    if code == errors.EXIT_USER_ERROR and busy:
+    if code == errors.EXIT_HOME_BUSY:
       self._tried_span = None  # not tried: try again at the next poll
       self.log(f"the home is busy with another run; will retry ({output})")
       return
